@@ -1,0 +1,102 @@
+/**
+ * One CDS service call, start to finish: validated request -> patient data -> inputs ->
+ * applicability and missing data -> prediction + explanation -> cards. Pure apart from the data
+ * fetch and the explanation store, which come in as dependencies.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Input, InsufficientData, Prediction } from '../domain.ts';
+import { badRequest } from '../errors.ts';
+import { checkApplicability, missingRequired } from '../features/applicability.ts';
+import { extractInputs } from '../features/extract.ts';
+import { gatherPatientData } from '../fhir/patient-data.ts';
+import type { ModelPackage } from '../models/model-package.ts';
+import { categorize } from '../models/categories.ts';
+import { explainPrediction } from '../explain/explain-prediction.ts';
+import type { Card } from '../cards/card.ts';
+import { renderInsufficientDataCard, renderNotApplicableCard, renderRiskCard } from '../cards/render-card.ts';
+import type { HookRequest } from './hook-request.ts';
+import type { ServiceDefinition } from './service-definitions.ts';
+
+export interface ServiceDeps {
+  publicUrl: string;
+  fetchBudgetMs: number;
+  now: () => Date;
+  /** SSRF guard: may the service call this FHIR server for this caller? */
+  fhirServerAllowed: (fhirServer: string) => boolean;
+  /** Keeps a prediction's full explanation behind an opaque id; returns the page URL. */
+  saveExplanation?: (payload: unknown) => Promise<string>;
+}
+
+export type ServiceOutcome = 'card' | 'no-card' | 'not-applicable' | 'insufficient-data';
+
+export interface ServiceResult {
+  cards: Card[];
+  outcome: ServiceOutcome;
+  modelId: string;
+  modelVersion: string;
+  risk: number | null;
+  patientId: string;
+  /** Milliseconds per stage, for metrics and the latency budget. */
+  stages: { data: number; features: number; explanation: number; cards: number };
+  /** Inputs as extracted (for drift and data-quality metrics; never logged). */
+  inputs: Input[];
+}
+
+export async function runService(service: ServiceDefinition, model: ModelPackage, request: HookRequest, deps: ServiceDeps): Promise<ServiceResult> {
+  const m = model.manifest;
+  const patientId = String(request.context.patientId);
+  if (request.fhirServer && !deps.fhirServerAllowed(request.fhirServer)) {
+    throw badRequest('fhirServer is not on this service\'s list of FHIR servers it may call for this client.', 'fhirServer');
+  }
+
+  let t = performance.now();
+  const data = await gatherPatientData({
+    templates: service.prefetch,
+    ...(request.prefetch ? { prefetch: request.prefetch } : {}),
+    ...(request.fhirServer ? { fhirServer: request.fhirServer } : {}),
+    ...(request.fhirAuthorization ? { accessToken: request.fhirAuthorization.accessToken } : {}),
+    context: request.context,
+    budgetMs: deps.fetchBudgetMs,
+    requiredKeys: [service.patientKey],
+  });
+  const stages = { data: performance.now() - t, features: 0, explanation: 0, cards: 0 };
+
+  t = performance.now();
+  const now = deps.now();
+  const record = { patient: data.patient, resources: data.resources };
+  const inputs = extractInputs(m.features, record, now);
+  const applicability = checkApplicability(m.applicability, record, inputs, now);
+  const missing = applicability.applicable ? missingRequired(m.features, inputs) : [];
+  stages.features = performance.now() - t;
+
+  const base = { modelId: m.id, modelVersion: m.version, patientId, inputs };
+  const ctx = { manifest: m, publicUrl: deps.publicUrl, uuid: randomUUID(), topFactors: service.cards.topFactors };
+
+  if (!applicability.applicable) {
+    t = performance.now();
+    const cards = service.cards.notApplicable === 'info-card' ? [renderNotApplicableCard(ctx, applicability.reasons)] : [];
+    stages.cards = performance.now() - t;
+    return { ...base, cards, outcome: 'not-applicable', risk: null, stages };
+  }
+  if (missing.length) {
+    t = performance.now();
+    const insufficient: InsufficientData = { kind: 'insufficient-data', missing, inputs };
+    const cards = [renderInsufficientDataCard(ctx, insufficient, patientId)];
+    stages.cards = performance.now() - t;
+    return { ...base, cards, outcome: 'insufficient-data', risk: null, stages };
+  }
+
+  t = performance.now();
+  const x = inputs.map((i) => (i.value === null ? Number.NaN : i.value));
+  const { risk, explanation } = await explainPrediction(model, x);
+  stages.explanation = performance.now() - t;
+
+  t = performance.now();
+  const prediction: Prediction = { modelId: m.id, modelVersion: m.version, risk, category: categorize(m, risk), inputs };
+  const explanationUrl = deps.saveExplanation
+    ? await deps.saveExplanation({ serviceId: service.id, cardUuid: ctx.uuid, prediction, explanation, createdAt: now.toISOString() })
+    : undefined;
+  const cards = [renderRiskCard(ctx, prediction, explanation, explanationUrl)];
+  stages.cards = performance.now() - t;
+  return { ...base, cards, outcome: 'card', risk, stages };
+}

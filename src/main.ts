@@ -1,0 +1,135 @@
+/**
+ * Starts the service: configuration, model packages, service definitions, store, HTTP.
+ * Any problem at start is printed as sentences and the process exits 1; nothing half-starts.
+ */
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import { Router } from 'express';
+import { loadConfig, type Config } from './config.ts';
+import { createLogger, type Logger } from './observe/logger.ts';
+import { loadModelPackages } from './models/model-package.ts';
+import { bindPrefetchToModel, loadServiceDefinitions } from './cds/service-definitions.ts';
+import { openStore, type Store } from './store/store.ts';
+import { loadTrustedClients } from './http/trusted-clients.ts';
+import { createClientVerifier, requireClientJwt } from './http/auth.ts';
+import { createApp } from './app.ts';
+import { Metrics } from './observe/metrics.ts';
+import { loadTrainingDistributions } from './observe/training-distributions.ts';
+
+/** The audit's patient-id hash key: configured, else created once and kept in the data folder. */
+function patientHashKey(config: Config): string {
+  if (config.patientHashKey) return config.patientHashKey;
+  mkdirSync(config.dataDir, { recursive: true });
+  const file = join(config.dataDir, 'patient-hash.key');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const key = randomBytes(32).toString('hex');
+  writeFileSync(file, key, { mode: 0o600 });
+  return key;
+}
+
+export interface RunningService {
+  server: Server;
+  store: Store;
+  log: Logger;
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startService(env: Record<string, string | undefined> = process.env): Promise<RunningService> {
+  const started = performance.now();
+  const config = loadConfig(env);
+  const log = createLogger(config.logLevel);
+  const models = await loadModelPackages(config.modelsDir);
+  const services = loadServiceDefinitions(config.servicesDir, new Set(models.keys())).map((s) =>
+    bindPrefetchToModel(s, models.get(s.model)!.manifest.features),
+  );
+  const store = await openStore({ dataDir: config.dataDir, ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}), log });
+
+  let authenticate;
+  if (config.auth === 'on') {
+    const clients = loadTrustedClients(config.trustedClientsFile!);
+    const verify = createClientVerifier({
+      clients,
+      publicUrl: config.publicUrl,
+      clockToleranceSec: config.clockToleranceSec,
+      replay: store,
+    });
+    authenticate = requireClientJwt(verify, log);
+  } else {
+    log.warn('RISKCARDS_AUTH=off: CDS clients are NOT authenticated. For local development only; FHIR servers limited to loopback unless RISKCARDS_FHIR_ALLOWLIST says otherwise.');
+  }
+
+  let ready = false;
+  let draining = false;
+  const health = Router();
+  health.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  health.get('/readyz', async (_req, res) => {
+    try {
+      if (!ready || draining) throw new Error('not ready');
+      await store.ping();
+      res.json({ status: 'ready', models: [...models.keys()] });
+    } catch {
+      res.status(503).json({ status: 'not-ready' });
+    }
+  });
+
+  const app = createApp({
+    config,
+    models,
+    services,
+    store,
+    log,
+    ...(authenticate ? { authenticate } : {}),
+    patientHashKey: patientHashKey(config),
+    metrics: new Metrics(loadTrainingDistributions(models)),
+    extraRoutes: [health],
+  });
+
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(config.port, config.host, () => resolve(s));
+    s.once('error', reject);
+  });
+  server.keepAliveTimeout = 65_000;
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  ready = true;
+  log.info({ port, models: [...models.values()].map((m) => `${m.manifest.id}@${m.manifest.version}`), services: services.map((s) => s.id), readyMs: Math.round(performance.now() - started) }, 'ready');
+
+  const stop = async () => {
+    if (draining) return;
+    draining = true;
+    // Stop accepting, let in-flight requests finish, then close the store.
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+      setTimeout(() => server.closeAllConnections(), 10_000).unref();
+    });
+    await store.close();
+    log.info('stopped');
+  };
+  return { server, store, log, url: `http://127.0.0.1:${port}`, stop };
+}
+
+const isMain = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/src/main.ts');
+if (isMain) {
+  startService().then(
+    (svc) => {
+      const shutdown = () => {
+        svc.stop().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+      };
+      process.once('SIGTERM', shutdown);
+      process.once('SIGINT', shutdown);
+    },
+    (err: Error & { problems?: string[] }) => {
+      process.stderr.write(`RiskCards did not start: ${err.message}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,37 @@
+/**
+ * Structured JSON logs (pino). What may be logged is decided here, once: never a JWT, an access
+ * token, a patient name or resource content. Patient ids appear only as keyed hashes, computed
+ * by the caller. Headers and bodies are never passed to the logger; the redact list is a second
+ * line of defence should someone try.
+ */
+import { pino, type Logger, type DestinationStream } from 'pino';
+
+export type { Logger };
+
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { service: 'riskcards' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: {
+        paths: [
+          'authorization',
+          'headers.authorization',
+          'req.headers.authorization',
+          'token',
+          'accessToken',
+          'access_token',
+          'fhirAuthorization',
+          'prefetch',
+          'context',
+          'body',
+          'patient',
+          'name',
+        ],
+        censor: '[redacted]',
+      },
+    },
+    destination,
+  );
+}
