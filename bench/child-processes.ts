@@ -90,7 +90,11 @@ export async function startServiceProcess(root: string, env: Record<string, stri
   const url = `http://127.0.0.1:${port}`;
   const deadline = started + 90_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`the service exited with code ${child.exitCode}: ${c.stderrTail().slice(-600)}`);
+    if (child.exitCode !== null) {
+      const lines = c.stderrTail().split('\n');
+      const cause = lines.filter((l) => /^(\w*Error\b|RiskCards did not start|- )/.test(l.trim())).join(' ') || lines.at(-1);
+      throw new Error(`the service exited with code ${child.exitCode}: ${cause}`);
+    }
     if (performance.now() > deadline) {
       await c.stop();
       throw new Error('the service was not ready after 90 s');

@@ -60,16 +60,13 @@ export async function prefetchTemplates(root: string, serviceId: string): Promis
     .find((n) => (JSON.parse(readFileSync(join(dir, n), 'utf8')) as RawService).id === serviceId);
   if (!file) throw new Error(`No service definition in cds-hooks/ has id "${serviceId}".`);
   const raw = JSON.parse(readFileSync(join(dir, file), 'utf8')) as RawService;
-  const manifestFile = join(root, 'models', raw.model, 'manifest.json');
-  if (existsSync(manifestFile)) {
+  if (existsSync(join(root, 'models', raw.model))) {
     try {
       const { bindPrefetchToModel, parseServiceDefinition } = await import('../src/cds/service-definitions.ts');
-      const problems: string[] = [];
-      const def = parseServiceDefinition(raw, file, problems);
-      if (def) {
-        const manifest = JSON.parse(readFileSync(manifestFile, 'utf8'));
-        return { serviceId: raw.id, hook: raw.hook, templates: bindPrefetchToModel(def, manifest.features).prefetch, codesFrom: 'model manifest' };
-      }
+      const { loadModelPackage } = await import('../src/models/model-package.ts');
+      const pkg = await loadModelPackage(join(root, 'models', raw.model));
+      const def = parseServiceDefinition(raw, file, []);
+      if (def) return { serviceId: raw.id, hook: raw.hook, templates: bindPrefetchToModel(def, pkg.manifest.features).prefetch, codesFrom: 'model manifest' };
     } catch {
       // fall through to the fixed code list
     }

@@ -10,6 +10,7 @@ import { Router } from 'express';
 import { loadConfig, type Config } from './config.ts';
 import { createLogger, type Logger } from './observe/logger.ts';
 import { loadModelPackages } from './models/model-package.ts';
+import { explanationProblems } from './explain/explainers.ts';
 import { bindPrefetchToModel, loadServiceDefinitions } from './cds/service-definitions.ts';
 import { openStore, type Store } from './store/store.ts';
 import { loadTrustedClients } from './http/trusted-clients.ts';
@@ -42,6 +43,8 @@ export async function startService(env: Record<string, string | undefined> = pro
   const config = loadConfig(env);
   const log = createLogger(config.logLevel);
   const models = await loadModelPackages(config.modelsDir);
+  const explanationIssues = [...models.values()].flatMap((m) => explanationProblems(m.manifest).map((p) => `${m.manifest.id}: ${p}`));
+  if (explanationIssues.length) throw new Error(`model packages cannot be explained:\n- ${explanationIssues.join('\n- ')}`);
   const services = loadServiceDefinitions(config.servicesDir, new Set(models.keys())).map((s) =>
     bindPrefetchToModel(s, models.get(s.model)!.manifest.features),
   );

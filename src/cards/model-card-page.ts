@@ -4,6 +4,7 @@
  */
 import type { ModelManifest } from '../models/manifest.ts';
 import { escapeHtml as h } from './markdown.ts';
+import { performanceSections } from './performance-figures.ts';
 
 function codesOf(f: ModelManifest['features'][number]): string {
   const refs = 'codes' in f ? f.codes : f.source === 'coded-flag' ? f.evidence.flatMap((e) => e.codes) : [];
@@ -45,7 +46,8 @@ ${m.features
   .join('\n')}
 </tbody></table>
 <h2>Risk categories</h2><ul>${m.categories.map((c) => `<li>${h(c.label)}${c.below !== undefined ? h(` (below ${(c.below * 100).toFixed(1)} %)`) : ''}: ${h(c.indicator)}</li>`).join('')}</ul>
-<h2>Performance</h2>${renderValue(card.performance)}
+${performanceSections(card.performance)}
+<details><summary>All performance figures</summary>${renderValue(card.performance)}</details>
 ${extraSections}
 <h2>Explanations</h2><p>Method: ${h(m.explanation.method)}. Contributions are measured from ${h(m.explanation.referenceDescription)}.</p>
 <h2>Limitations</h2><ul>${card.limitations.map((x) => `<li>${h(x)}</li>`).join('')}</ul>

@@ -31,7 +31,7 @@ export async function runCall(serviceUrl: string, opts: CallOptions): Promise<nu
   const base = url.origin + url.pathname.replace(/\/cds-services\/.*$/, '');
   const serviceId = decodeURIComponent(url.pathname.split('/').pop() ?? '');
   const key: ClientKey | undefined = opts.key ? JSON.parse(readFileSync(opts.key, 'utf8')) : undefined;
-  const auth = async (path: string) => (key ? { authorization: `Bearer ${await signClientJwt(key, { iss: opts.iss, aud: `${base}${path}` })}` } : {});
+  const auth = async (path: string): Promise<Record<string, string>> => (key ? { authorization: `Bearer ${await signClientJwt(key, { iss: opts.iss, aud: `${base}${path}` })}` } : {});
 
   const discovery = await fetch(`${base}/cds-services`, { headers: await auth('/cds-services') });
   if (!discovery.ok) {

@@ -18,6 +18,8 @@ export interface WhatIfSpec {
   set: Record<string, number>;
   /** Only offered when the patient's value of `feature` is on this side of `value`. */
   when?: { feature: string; op: '>' | '<' | '==' | '!='; value: number };
+  /** "applicable": apply every other offered scenario together (offered when two or more apply). */
+  combine?: 'applicable';
 }
 
 export interface ExplanationSpec {

@@ -124,16 +124,25 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<RunningSa
   const ehrUrl0 = `http://localhost:${typeof ehrAddress === 'object' && ehrAddress ? ehrAddress.port : ehrPort}`;
 
   const servicePort = opts.servicePort ?? 8080;
-  const service = await startService({
-    PORT: String(servicePort),
-    RISKCARDS_HOST: host,
-    RISKCARDS_PUBLIC_URL: `http://localhost:${servicePort}`,
-    RISKCARDS_TRUSTED_CLIENTS: join(dir, 'trusted-clients.json'),
-    RISKCARDS_DATA_DIR: join(ROOT, 'data/sandbox'),
-    RISKCARDS_CORS_ORIGINS: [ehrUrl0, ehrUrl0.replace('localhost', '127.0.0.1'), 'https://sandbox.cds-hooks.org'].join(','),
-    ...(opts.shiftToDaysAgo === null ? { RISKCARDS_NOW: new Date(Math.max(...bundles.map(newestDate)) + 86_400_000).toISOString() } : {}),
-    ...opts.serviceEnv,
-  });
+  let service: RunningService;
+  try {
+    service = await startService({
+      PORT: String(servicePort),
+      RISKCARDS_HOST: host,
+      RISKCARDS_PUBLIC_URL: `http://localhost:${servicePort}`,
+      RISKCARDS_TRUSTED_CLIENTS: join(dir, 'trusted-clients.json'),
+      RISKCARDS_DATA_DIR: join(ROOT, 'data/sandbox'),
+      RISKCARDS_CORS_ORIGINS: [ehrUrl0, ehrUrl0.replace('localhost', '127.0.0.1'), 'https://sandbox.cds-hooks.org'].join(','),
+      ...(opts.shiftToDaysAgo === null ? { RISKCARDS_NOW: new Date(Math.max(...bundles.map(newestDate)) + 86_400_000).toISOString() } : {}),
+      ...opts.serviceEnv,
+    });
+  } catch (e) {
+    // Nothing half-started stays behind (a test process would never exit).
+    ehr.close();
+    ehr.closeAllConnections();
+    await fhir.close();
+    throw e;
+  }
   const address = service.server.address();
   const actualServicePort = typeof address === 'object' && address ? address.port : servicePort;
   const serviceUrl = `http://localhost:${actualServicePort}`;
