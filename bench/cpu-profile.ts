@@ -51,7 +51,8 @@ export function summarizeCpuProfile(file: string, root: string, top = 15): Profi
     const path = url.replace(/^file:\/\//, '');
     const nm = path.lastIndexOf('/node_modules/');
     const where = nm >= 0 ? path.slice(nm + '/node_modules/'.length) : path.startsWith(root) ? path.slice(root.length + 1) : path;
-    return `${functionName || '(anonymous)'} ${where}:${lineNumber + 1}`;
+    // tsx-compiled files report every function on line 1 (no source maps in the profile): omit it.
+    return `${functionName || '(anonymous)'} ${where}${lineNumber > 0 ? `:${lineNumber + 1}` : ''}`;
   };
 
   const self = new Map<string, number>();

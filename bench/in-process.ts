@@ -42,7 +42,7 @@ export async function measurePipeline(opts: { root: string; serviceId: string; b
     const body: unknown = JSON.parse(opts.bodyText);
     const t1 = performance.now();
     const request = parseHookRequest(body, service.hook);
-    const result = await runService(service, model, request, deps);
+    const result = await runService(service, [model], request, deps);
     const answer = JSON.stringify({ cards: result.cards });
     const t2 = performance.now();
     if (!record) return;

@@ -13,9 +13,10 @@
  *
  * Flags (or environment): --duration s (BENCH_DURATION, 10), --connections n (BENCH_CONNECTIONS, 50),
  * --warmup s (BENCH_WARMUP, 2), --patient id, --batch-patients n (BENCH_BATCH_PATIENTS, 2000),
- * --only list (http,startup,pipeline,explain,batch), --profile, --no-write, --log-level level.
+ * --only list (http,startup,pipeline,explain,batch), --profile, --no-write, --log-level level,
+ * --models id,id (give the service only these packages of models/ and their services in cds-hooks/).
  */
-import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -45,6 +46,7 @@ const { values: flags } = parseArgs({
     profile: { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
     'log-level': { type: 'string', default: 'info' },
+    models: { type: 'string' },
   },
 });
 const durationSec = positive('duration');
@@ -127,8 +129,13 @@ async function loadService(svc: ServiceChild, bodyFile: string, bodyText: string
   return { sanity, load, stages: diff('riskcards_stage_duration_seconds'), service: diff('riskcards_service_duration_seconds') };
 }
 
+let modelsDir: string | undefined;
+let servicesDir: string | undefined;
+
 function serviceEnv(dataDir: string, now: string): Record<string, string> {
   return {
+    ...(modelsDir ? { RISKCARDS_MODELS_DIR: modelsDir } : {}),
+    ...(servicesDir ? { RISKCARDS_SERVICES_DIR: servicesDir } : {}),
     RISKCARDS_AUTH: 'off',
     RISKCARDS_NOW: now,
     RISKCARDS_DATA_DIR: dataDir,
@@ -144,6 +151,19 @@ async function main(): Promise<void> {
   let fhir: { url: string; close(): Promise<void> } | undefined;
   let svc: ServiceChild | undefined;
   try {
+    if (flags.models) {
+      modelsDir = join(tmp, 'models');
+      mkdirSync(modelsDir);
+      const ids = new Set(flags.models.split(',').map((x) => x.trim()));
+      for (const id of ids) symlinkSync(join(ROOT, 'models', id), join(modelsDir, id));
+      // Only the service definitions of those models, or the service refuses to start.
+      servicesDir = join(tmp, 'cds-hooks');
+      mkdirSync(servicesDir);
+      for (const f of readdirSync(join(ROOT, 'cds-hooks')).filter((n) => n.endsWith('.json'))) {
+        const def = JSON.parse(readFileSync(join(ROOT, 'cds-hooks', f), 'utf8')) as { model?: string };
+        if (def.model && ids.has(def.model)) symlinkSync(join(ROOT, 'cds-hooks', f), join(servicesDir, f));
+      }
+    }
     const bundles = readFixtureBundles(join(ROOT, 'test', 'fixtures', 'synthea'));
     const patient = bundles.get(flags.patient!);
     if (!patient) throw new Error(`--patient ${flags.patient} is not one of test/fixtures/synthea/*.json.`);
@@ -309,7 +329,7 @@ function renderSection(r: Results): string {
   L.push(`## ${r.started.toISOString().replace(/\.\d+Z$/, 'Z')}`);
   L.push('');
   L.push(`Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGb.toFixed(1)} GB, ${m.os}, Node ${m.node}; load average at start ${m.loadAtStart.toFixed(2)}; commit ${m.commit}.`);
-  L.push(`Settings: ${connections} connections, ${durationSec} s per HTTP run after ${warmupSec} s warm-up; autocannon in its own process on 127.0.0.1; service log level ${flags['log-level']}, RISKCARDS_AUTH=off, PGlite store in a temp folder.`);
+  L.push(`Settings: ${connections} connections, ${durationSec} s per HTTP run after ${warmupSec} s warm-up; autocannon in its own process on 127.0.0.1; service log level ${flags['log-level']}, RISKCARDS_AUTH=off, PGlite store in a temp folder; service models: ${flags.models ?? 'all of models/'}.`);
   const body = value(r.body);
   if (body) {
     L.push(

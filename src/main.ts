@@ -11,7 +11,7 @@ import { loadConfig, type Config } from './config.ts';
 import { createLogger, type Logger } from './observe/logger.ts';
 import { loadModelPackages } from './models/model-package.ts';
 import { explanationProblems } from './explain/explainers.ts';
-import { bindPrefetchToModel, loadServiceDefinitions } from './cds/service-definitions.ts';
+import { bindPrefetchToModels, loadServiceDefinitions } from './cds/service-definitions.ts';
 import { openStore, type Store } from './store/store.ts';
 import { loadTrustedClients } from './http/trusted-clients.ts';
 import { createClientVerifier, requireClientJwt } from './http/auth.ts';
@@ -46,7 +46,7 @@ export async function startService(env: Record<string, string | undefined> = pro
   const explanationIssues = [...models.values()].flatMap((m) => explanationProblems(m.manifest).map((p) => `${m.manifest.id}: ${p}`));
   if (explanationIssues.length) throw new Error(`model packages cannot be explained:\n- ${explanationIssues.join('\n- ')}`);
   const services = loadServiceDefinitions(config.servicesDir, new Set(models.keys())).map((s) =>
-    bindPrefetchToModel(s, models.get(s.model)!.manifest.features),
+    bindPrefetchToModels(s, s.models.map((id) => models.get(id)!.manifest.features)),
   );
   const store = await openStore({ dataDir: config.dataDir, ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}), log });
 

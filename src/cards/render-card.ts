@@ -242,3 +242,104 @@ function orderSuggestions(data: InsufficientData, patientId: string): Suggestion
   }
   return [...seen.values()];
 }
+
+interface ExplainedPrediction {
+  manifest: ModelManifest;
+  prediction: Prediction;
+  explanation: Explanation;
+}
+
+/** The part of each risk label that differs between models ("total CVD" of "10-year total CVD risk (PREVENT)"). */
+function labelParts(labels: string[]): { common: string; parts: string[] } {
+  let pre = labels[0]!;
+  let suf = labels[0]!;
+  for (const l of labels) {
+    while (!l.startsWith(pre)) pre = pre.slice(0, -1);
+    while (!l.endsWith(suf)) suf = suf.slice(1);
+  }
+  pre = pre.slice(0, pre.lastIndexOf(' ') + 1);
+  suf = suf.slice(suf.indexOf(' '));
+  return { common: `${pre}${suf.trim()}`, parts: labels.map((l) => l.slice(pre.length, l.length - suf.length).trim()) };
+}
+
+function predictionExtension(p: Prediction, e: Explanation): PredictionExtension {
+  return {
+    modelId: p.modelId,
+    modelVersion: p.modelVersion,
+    risk: p.risk,
+    referenceRisk: e.referenceRisk,
+    category: p.category.code,
+    inputs: inputExtension(p.inputs),
+    contributions: e.contributions.map((c) => ({ feature: c.feature, contribution: c.contribution })),
+    ...(e.whatIf.length ? { whatIf: e.whatIf.map((w) => ({ label: w.label, risk: w.risk })) } : {}),
+  };
+}
+
+/**
+ * Several related models on one card (e.g. the PREVENT equations for total CVD, ASCVD and heart
+ * failure): one risk line per model, one factor table with a contribution column per model, the
+ * primary model's category setting the indicator.
+ */
+export function renderCombinedRiskCard(ctx: CardContext, title: string, all: ExplainedPrediction[], explanationUrl?: string): Card {
+  const primary = all[0]!;
+  const { common, parts } = labelParts(all.map((x) => riskLabel(x.manifest)));
+  const summary = clampSummary(`${common}: ${all.map((x, i) => `${parts[i]} ${formatPercent(x.prediction.risk)}`).join(', ')} (${primary.prediction.category.label})`);
+  const inputs = primary.prediction.inputs;
+  const byFeature = new Map(inputs.map((i) => [i.feature, i]));
+  const contribution = all.map((x) => new Map(x.explanation.contributions.map((c) => [c.feature, c.contribution])));
+  const ranked = [...byFeature.keys()]
+    .map((f) => ({ f, w: Math.max(...contribution.map((c) => Math.abs(c.get(f) ?? 0))) }))
+    .filter((x) => x.w > 0)
+    .sort((a, b) => b.w - a.w)
+    .slice(0, ctx.topFactors);
+
+  const detail: string[] = [];
+  detail.push(
+    markdownTable(
+      ['Outcome', 'Risk', 'Category', 'Reference risk'],
+      all.map((x, i) => [escapeMarkdown(parts[i] || x.manifest.name), escapeMarkdown(formatPercent(x.prediction.risk)), escapeMarkdown(x.prediction.category.label), escapeMarkdown(formatPercent(x.explanation.referenceRisk))]),
+    ),
+  );
+  detail.push(
+    markdownTable(
+      ['Factor', 'Value', 'Date', ...parts.map((p) => escapeMarkdown(p || 'risk'))],
+      ranked.map(({ f }) => {
+        const i = byFeature.get(f)!;
+        return [escapeMarkdown(i.label), escapeMarkdown(formatInputValue(i)), escapeMarkdown(i.effectiveDate?.slice(0, 10) ?? '—'), ...contribution.map((c) => (c.has(f) && c.get(f) !== 0 ? escapeMarkdown(formatPoints(c.get(f)!)) : '—'))];
+      }),
+    ),
+  );
+  detail.push(escapeMarkdown(`Contributions are exact Shapley values in percentage points (pp) relative to ${primary.explanation.referenceDescription}; for each outcome they add up to its risk minus its reference risk.`));
+  const quality = qualityLines(inputs);
+  if (quality.length) detail.push(`**Data quality**\n\n${quality.join('\n')}`);
+  const scenarios = [...new Set(all.flatMap((x) => x.explanation.whatIf.map((w) => w.label)))];
+  if (scenarios.length) {
+    detail.push(
+      `**What would change it**\n\n${scenarios
+        .map((label) => `- ${escapeMarkdown(label)}: ${all.map((x, i) => {
+          const w = x.explanation.whatIf.find((y) => y.label === label);
+          return w ? escapeMarkdown(`${parts[i]} ${formatPercent(w.risk)}`) : null;
+        }).filter(Boolean).join(', ')}`)
+        .join('\n')}`,
+    );
+  }
+  detail.push(escapeMarkdown(`${title}. Models: ${all.map((x) => `${x.manifest.name} ${x.manifest.version}`).join('; ')}. Intended use: ${primary.manifest.modelCard.intendedUse}`));
+
+  const links: Link[] = [];
+  if (explanationUrl) links.push({ label: 'Full explanation of this estimate', url: explanationUrl, type: 'absolute' });
+  for (const x of all) links.push({ label: `Model card: ${x.manifest.name} ${x.manifest.version}`, url: `${ctx.publicUrl}/models/${encodeURIComponent(x.manifest.id)}/card`, type: 'absolute' });
+
+  return {
+    uuid: ctx.uuid,
+    summary,
+    indicator: primary.prediction.category.indicator,
+    detail: detail.join('\n\n'),
+    source: source(ctx),
+    overrideReasons: OVERRIDE_REASONS,
+    links,
+    extension: {
+      [PREDICTION_EXTENSION]: predictionExtension(primary.prediction, primary.explanation),
+      'riskcards.predictions': all.map((x) => predictionExtension(x.prediction, x.explanation)),
+    },
+  };
+}

@@ -14,8 +14,22 @@ export interface FeedbackItem {
 }
 
 const MAX_ITEMS = 500;
-/** ISO 8601 instant with a time zone (FHIR instant). */
-const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+/**
+ * RFC 3339 §5.6 date-time, which the spec names for outcomeTimestamp: seconds and a zone are
+ * required; "t"/"z" may be lower case (RFC 3339 §5.6 note). Leap seconds are refused because
+ * neither JavaScript nor PostgreSQL keeps them.
+ */
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-](\d{2}):(\d{2}))$/;
+
+function isDateTime(v: unknown): v is string {
+  const m = typeof v === 'string' ? DATE_TIME.exec(v) : null;
+  if (!m) return false;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  // Day 0 of the next month is the last day of this one (Date.UTC rolls over, so this gives 28..31).
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  const offsetOk = m[9] === undefined || (Number(m[9]) <= 23 && Number(m[10]) <= 59);
+  return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth && hour <= 23 && minute <= 59 && second <= 59 && offsetOk;
+}
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const shortString = (v: unknown, max = 256): v is string => typeof v === 'string' && v.length > 0 && v.length <= max;
@@ -31,8 +45,8 @@ export function parseFeedbackRequest(body: unknown): FeedbackItem[] {
     const { card, outcome, acceptedSuggestions, overrideReason, outcomeTimestamp } = raw;
     if (!shortString(card, 128)) throw badRequest('card must be the uuid of the card.', at('card'));
     if (outcome !== 'accepted' && outcome !== 'overridden') throw badRequest('outcome must be "accepted" or "overridden".', at('outcome'));
-    if (typeof outcomeTimestamp !== 'string' || !INSTANT.test(outcomeTimestamp) || Number.isNaN(Date.parse(outcomeTimestamp))) {
-      throw badRequest('outcomeTimestamp must be an ISO 8601 instant with a time zone.', at('outcomeTimestamp'));
+    if (!isDateTime(outcomeTimestamp)) {
+      throw badRequest('outcomeTimestamp must be an RFC 3339 date-time with seconds and a time zone, e.g. 2026-01-31T14:05:00Z.', at('outcomeTimestamp'));
     }
     const item: FeedbackItem = { card, outcome, outcomeTimestamp };
     if (acceptedSuggestions !== undefined) {
@@ -51,8 +65,8 @@ export function parseFeedbackRequest(body: unknown): FeedbackItem[] {
       if (reason !== undefined) {
         if (!isObject(reason) || !shortString(reason.code, 128)) throw badRequest('overrideReason.reason must be a Coding with a code.', at('overrideReason.reason.code'));
         if (reason.system !== undefined && !shortString(reason.system, 512)) throw badRequest('overrideReason.reason.system must be a string.', at('overrideReason.reason.system'));
-        if (reason.display !== undefined && typeof reason.display !== 'string') throw badRequest('overrideReason.reason.display must be a string.', at('overrideReason.reason.display'));
-        out.reason = { code: reason.code, ...(typeof reason.system === 'string' ? { system: reason.system } : {}), ...(typeof reason.display === 'string' ? { display: reason.display.slice(0, 512) } : {}) };
+        if (reason.display !== undefined && !shortString(reason.display, 512)) throw badRequest('overrideReason.reason.display must be a string of at most 512 characters.', at('overrideReason.reason.display'));
+        out.reason = { code: reason.code, ...(typeof reason.system === 'string' ? { system: reason.system } : {}), ...(typeof reason.display === 'string' ? { display: reason.display } : {}) };
       }
       if (userComment !== undefined) {
         if (typeof userComment !== 'string' || userComment.length > 4000) throw badRequest('overrideReason.userComment must be a string of at most 4000 characters.', at('overrideReason.userComment'));

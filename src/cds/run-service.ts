@@ -13,7 +13,7 @@ import type { ModelPackage } from '../models/model-package.ts';
 import { categorize } from '../models/categories.ts';
 import { explainPrediction } from '../explain/explain-prediction.ts';
 import type { Card } from '../cards/card.ts';
-import { renderInsufficientDataCard, renderNotApplicableCard, renderRiskCard } from '../cards/render-card.ts';
+import { renderCombinedRiskCard, renderInsufficientDataCard, renderNotApplicableCard, renderRiskCard } from '../cards/render-card.ts';
 import type { HookRequest } from './hook-request.ts';
 import type { ServiceDefinition } from './service-definitions.ts';
 
@@ -42,8 +42,9 @@ export interface ServiceResult {
   inputs: Input[];
 }
 
-export async function runService(service: ServiceDefinition, model: ModelPackage, request: HookRequest, deps: ServiceDeps): Promise<ServiceResult> {
-  const m = model.manifest;
+export async function runService(service: ServiceDefinition, models: readonly ModelPackage[], request: HookRequest, deps: ServiceDeps): Promise<ServiceResult> {
+  const primary = models[0]!;
+  const m = primary.manifest;
   const patientId = String(request.context.patientId);
   if (request.fhirServer && !deps.fhirServerAllowed(request.fhirServer)) {
     throw badRequest('fhirServer is not on this service\'s list of FHIR servers it may call for this client.', 'fhirServer');
@@ -64,9 +65,16 @@ export async function runService(service: ServiceDefinition, model: ModelPackage
   t = performance.now();
   const now = deps.now();
   const record = { patient: data.patient, resources: data.resources };
-  const inputs = extractInputs(m.features, record, now);
-  const applicability = checkApplicability(m.applicability, record, inputs, now);
-  const missing = applicability.applicable ? missingRequired(m.features, inputs) : [];
+  const perModel = models.map((pkg) => {
+    const inputs = extractInputs(pkg.manifest.features, record, now);
+    return { pkg, inputs, applicability: checkApplicability(pkg.manifest.applicability, record, inputs, now) };
+  });
+  const inputs = perModel[0]!.inputs;
+  const applicability = perModel[0]!.applicability;
+  // Missing inputs of every model shown, once each.
+  const missing = applicability.applicable
+    ? [...new Map(perModel.flatMap((x) => missingRequired(x.pkg.manifest.features, x.inputs)).map((x) => [x.feature, x])).values()]
+    : [];
   stages.features = performance.now() - t;
 
   const base = { modelId: m.id, modelVersion: m.version, patientId, inputs };
@@ -87,16 +95,22 @@ export async function runService(service: ServiceDefinition, model: ModelPackage
   }
 
   t = performance.now();
-  const x = inputs.map((i) => (i.value === null ? Number.NaN : i.value));
-  const { risk, explanation } = await explainPrediction(model, x);
+  const explained = await Promise.all(
+    perModel.map(async ({ pkg, inputs: xs }) => {
+      const x = xs.map((i) => (i.value === null ? Number.NaN : i.value));
+      const { risk, explanation } = await explainPrediction(pkg, x);
+      const prediction: Prediction = { modelId: pkg.manifest.id, modelVersion: pkg.manifest.version, risk, category: categorize(pkg.manifest, risk), inputs: xs };
+      return { manifest: pkg.manifest, prediction, explanation };
+    }),
+  );
   stages.explanation = performance.now() - t;
 
   t = performance.now();
-  const prediction: Prediction = { modelId: m.id, modelVersion: m.version, risk, category: categorize(m, risk), inputs };
+  const first = explained[0]!;
   const explanationUrl = deps.saveExplanation
-    ? await deps.saveExplanation({ serviceId: service.id, cardUuid: ctx.uuid, prediction, explanation, createdAt: now.toISOString() })
+    ? await deps.saveExplanation({ serviceId: service.id, cardUuid: ctx.uuid, prediction: first.prediction, explanation: first.explanation, ...(explained.length > 1 ? { others: explained.slice(1).map((e) => ({ prediction: e.prediction, explanation: e.explanation })) } : {}), createdAt: now.toISOString() })
     : undefined;
-  const cards = [renderRiskCard(ctx, prediction, explanation, explanationUrl)];
+  const cards = [explained.length === 1 ? renderRiskCard(ctx, first.prediction, first.explanation, explanationUrl) : renderCombinedRiskCard(ctx, service.title, explained, explanationUrl)];
   stages.cards = performance.now() - t;
-  return { ...base, cards, outcome: 'card', risk, stages };
+  return { ...base, cards, outcome: 'card', risk: first.prediction.risk, stages };
 }

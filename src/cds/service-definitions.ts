@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FeatureSpec } from '../features/feature-spec.ts';
+import type { CodeRef, FeatureSpec } from '../features/feature-spec.ts';
 import { codesReadByModel } from '../features/feature-codes.ts';
 import { isKnownHook } from './hook-contexts.ts';
 
@@ -25,8 +25,10 @@ export interface ServiceDefinition {
   prefetch: Record<string, string>;
   /** Which prefetch key holds the Patient resource. */
   patientKey: string;
-  /** Model package id (models/<id>/). */
+  /** Model package id (models/<id>/): the primary model (its category sets the card's indicator). */
   model: string;
+  /** All models shown together on one card (the primary first); usually just [model]. */
+  models: string[];
   cards: CardPolicy;
   usageRequirements?: string;
 }
@@ -61,7 +63,16 @@ export function parseServiceDefinition(raw: unknown, file: string, problems: str
   if (hook && !isKnownHook(hook)) p(`"hook" "${hook}" is not one of the standard hooks this service knows.`);
   const title = str('title');
   const description = str('description');
-  const model = str('model');
+  let models: string[] = [];
+  if (Array.isArray(d.models)) {
+    models = d.models.filter((m): m is string => typeof m === 'string' && m !== '');
+    if (models.length === 0 || models.length !== d.models.length) p('"models" must be a non-empty array of model package ids.');
+    if (d.model !== undefined) p('give either "model" or "models", not both.');
+  } else {
+    const one = str('model');
+    if (one) models = [one];
+  }
+  const model = models[0] ?? '';
 
   const prefetch: Record<string, string> = {};
   if (d.prefetch !== undefined) {
@@ -92,6 +103,7 @@ export function parseServiceDefinition(raw: unknown, file: string, problems: str
     prefetch,
     patientKey,
     model,
+    models,
     cards: { notApplicable: notApplicable as CardPolicy['notApplicable'], topFactors: topFactors as number },
     ...(typeof d.usageRequirements === 'string' ? { usageRequirements: d.usageRequirements } : {}),
   };
@@ -117,7 +129,7 @@ export function loadServiceDefinitions(dir: string, knownModels: ReadonlySet<str
     }
     const def = parseServiceDefinition(raw, file, problems);
     if (!def) continue;
-    if (def.model && !knownModels.has(def.model)) problems.push(`${file}: model "${def.model}" is not a loaded model package.`);
+    for (const m of def.models) if (!knownModels.has(m)) problems.push(`${file}: model "${m}" is not a loaded model package.`);
     if (services.some((s) => s.id === def.id)) problems.push(`${file}: service id "${def.id}" is used twice.`);
     services.push(def);
   }
@@ -148,6 +160,17 @@ export function discoveryDocument(services: readonly ServiceDefinition[]): { ser
  */
 export function bindPrefetchToModel(def: ServiceDefinition, features: readonly FeatureSpec[]): ServiceDefinition {
   const codes = codesReadByModel(features);
+  return bindPrefetch(def, codes);
+}
+
+/** Binds the prefetch templates to every model the service shows (the union of their codes). */
+export function bindPrefetchToModels(def: ServiceDefinition, featureSets: readonly (readonly FeatureSpec[])[]): ServiceDefinition {
+  const codes = new Map<string, CodeRef[]>();
+  for (const fs of featureSets) for (const [type, refs] of codesReadByModel(fs)) codes.set(type, [...(codes.get(type) ?? []), ...refs]);
+  return bindPrefetch(def, codes);
+}
+
+function bindPrefetch(def: ServiceDefinition, codes: Map<string, CodeRef[]>): ServiceDefinition {
   const prefetch: Record<string, string> = {};
   for (const [key, template] of Object.entries(def.prefetch)) {
     prefetch[key] = template.replace(/\{\{\s*model\.codes\.([A-Za-z]+)\s*\}\}/g, (_, type: string) => {

@@ -9,8 +9,9 @@ import fhirpath from 'fhirpath';
 import r4 from 'fhirpath/fhir-context/r4/index.js';
 import type { Input, Provenance, QualityNote } from '../domain.ts';
 import type { CodedFlagFeature, FeatureSpec, ObservationQuantityFeature, PatientFlagFeature } from './feature-spec.ts';
+import { formulaFor, type Formula, type FormulaValue } from './formulas.ts';
 import { codeMatcher } from './feature-codes.ts';
-import { compileEvidence, findEvidence, type CompiledEvidence, type EvidenceItem } from './evidence.ts';
+import { compileEvidence, findEvidence, USABLE_OBSERVATION_STATUS, type CompiledEvidence, type EvidenceItem } from './evidence.ts';
 import { describeDuration, subtractDuration } from './lookback.ts';
 import { convertUnit, normaliseUnit } from './units.ts';
 
@@ -27,6 +28,7 @@ interface CompiledQuantity {
   matches: (c: Concept) => boolean;
   value: PathFn;
   panels: { matches: (c: Concept) => boolean; value: PathFn }[];
+  fallback?: { formula: Formula; observations: { arg: string; q: CompiledQuantity }[] };
 }
 
 type Compiled =
@@ -39,13 +41,31 @@ const compiledCache = new WeakMap<readonly FeatureSpec[], Compiled[]>();
 
 function compilePath(expr: string): PathFn {
   const fn = fhirpath.compile(expr, r4 as never) as unknown as (r: unknown) => unknown[];
-  return (r) => {
+  const evaluate: PathFn = (r) => {
     try {
       return fn(r);
     } catch {
       // A resource whose shape the path cannot walk simply yields no value.
       return [];
     }
+  };
+  // A plain element path ("gender", "address.state") is read directly: a FHIRPath evaluation costs
+  // tens of microseconds. Choice elements ("value") have no such JSON key, so an empty direct read
+  // falls back to FHIRPath, which knows the R4 model.
+  if (!/^[a-z][A-Za-z0-9]*(\.[a-z][A-Za-z0-9]*)*$/.test(expr)) return evaluate;
+  const steps = expr.split('.');
+  return (r) => {
+    let nodes: unknown[] = [r];
+    for (const step of steps) {
+      const next: unknown[] = [];
+      for (const n of nodes) {
+        const v = n !== null && typeof n === 'object' ? (n as Record<string, unknown>)[step] : undefined;
+        if (Array.isArray(v)) next.push(...v);
+        else if (v !== undefined && v !== null) next.push(v);
+      }
+      nodes = next;
+    }
+    return nodes.length ? nodes : evaluate(r);
   };
 }
 
@@ -67,6 +87,7 @@ export function compileFeatureSpecs(specs: readonly FeatureSpec[]): Compiled[] {
             matches: codeMatcher(spec.codes),
             value: compilePath(spec.valuePath ?? 'value'),
             panels: (spec.panels ?? []).map((p) => ({ matches: codeMatcher(p.codes), value: compilePath(p.valuePath) })),
+            ...(spec.fallback ? { fallback: compileFallback(spec) } : {}),
           },
         };
       case 'coded-flag':
@@ -75,6 +96,31 @@ export function compileFeatureSpecs(specs: readonly FeatureSpec[]): Compiled[] {
   });
   compiledCache.set(specs, c);
   return c;
+}
+
+/** A formula fallback's Observations become plain "latest" quantities, read like any feature's. */
+function compileFallback(spec: ObservationQuantityFeature): NonNullable<CompiledQuantity['fallback']> {
+  const fb = spec.fallback!;
+  const formula = formulaFor(fb.formula);
+  if (!formula) throw new Error(`Feature "${spec.id}" falls back on the formula "${fb.formula}", which src/features/formulas.ts does not define.`);
+  return {
+    formula,
+    observations: Object.entries(fb.observations).map(([arg, o]) => {
+      const qspec: ObservationQuantityFeature = {
+        id: `${spec.id}.${arg}`,
+        label: o.label,
+        unit: o.unit,
+        source: 'observation-quantity',
+        codes: o.codes,
+        lookback: o.lookback,
+        aggregation: 'latest',
+        missing: { policy: 'required' },
+        ...(o.molarMass !== undefined ? { molarMass: o.molarMass } : {}),
+        ...(o.plausible ? { plausible: o.plausible } : {}),
+      };
+      return { arg, q: { spec: qspec, matches: codeMatcher(o.codes), value: compilePath('value'), panels: [] } };
+    }),
+  };
 }
 
 /** Whole years between a FHIR birthDate (YYYY, YYYY-MM or YYYY-MM-DD) and `now`. */
@@ -101,11 +147,17 @@ function rangeNotes(spec: FeatureSpec, value: number): QualityNote[] {
 }
 
 function displayUnit(unit: string): string {
-  return ({ 'mm[Hg]': 'mm Hg', a: 'years', '1': '' } as Record<string, string>)[unit] ?? unit;
+  return ({ 'mm[Hg]': 'mm Hg', a: 'years', '1': '', 'mL/min/{1.73_m2}': 'mL/min/1.73 m²' } as Record<string, string>)[unit] ?? unit;
 }
 
+/** At most one decimal, no trailing ".0": "48", "117.5". */
 function round(v: number): string {
-  return Number.isInteger(v) ? String(v) : v.toFixed(1);
+  return String(Number(v.toFixed(1)));
+}
+
+function quantityDisplay(v: number, unit: string): string {
+  const u = displayUnit(unit);
+  return u ? `${round(v)} ${u}` : round(v);
 }
 
 /** Applies the missing-value policy to an input that has no usable value. */
@@ -113,7 +165,8 @@ function missingInput(spec: FeatureSpec, base: Omit<Input, 'value' | 'quality'>,
   if (spec.missing.policy === 'impute') {
     const value = spec.missing.value ?? Number.NaN;
     const statement = spec.missing.statement ?? (Number.isNaN(value) ? `${spec.label} is not recorded; the model handles it as missing.` : `${spec.label} is not recorded; assumed ${flagOrValue(spec, value)}.`);
-    return { ...base, value, ...(Number.isNaN(value) ? { display: 'not recorded' } : spec.unit === '1' ? { display: flagDisplay(value) } : {}), quality: [...quality, { flag: 'imputed', message: statement }] };
+    const display = Number.isNaN(value) ? 'not recorded' : spec.unit === '1' ? flagDisplay(value) : quantityDisplay(value, spec.unit);
+    return { ...base, value, display, quality: [...quality, { flag: 'imputed', message: statement }] };
   }
   return { ...base, value: null, quality: [...quality, { flag: 'missing', message: why }] };
 }
@@ -129,29 +182,47 @@ interface Candidate {
   converted: boolean;
 }
 
-function quantityCandidates(q: CompiledQuantity, resources: readonly Resource[], since: string, nowIso: string): { candidates: Candidate[]; implausible: number; unconvertible: number } {
+/** How many distinct results the aggregation reads (Infinity: all in the lookback window). */
+function resultsNeeded(spec: ObservationQuantityFeature): number {
+  return spec.aggregation === 'latest' ? 1 : (spec.aggregateCount ?? Number.POSITIVE_INFINITY);
+}
+
+/**
+ * The usable results of one quantity feature, newest first. Observations are filtered by status,
+ * code and date first and read newest first, so the FHIRPath value paths (the costly part) run
+ * only on the few results the aggregation uses; implausible or unconvertible results met on the
+ * way are counted and skipped, and the next older result is used instead.
+ */
+function quantityCandidates(q: CompiledQuantity, resources: readonly Resource[], since: number, now: number): { candidates: Candidate[]; implausible: number; unconvertible: number } {
   const spec = q.spec;
+  const matched: { o: Observation; date: string; time: number; value: PathFn }[] = [];
+  for (const res of resources) {
+    if (res.resourceType !== 'Observation') continue;
+    const o = res as Observation;
+    if (!USABLE_OBSERVATION_STATUS.has(o.status)) continue;
+    const value = q.matches(o.code as Concept) ? q.value : q.panels.find((p) => p.matches(o.code as Concept))?.value;
+    if (!value) continue;
+    const date = o.effectiveDateTime ?? o.effectivePeriod?.start ?? o.effectiveInstant ?? o.issued;
+    if (typeof date !== 'string') continue;
+    const time = Date.parse(date);
+    if (!(time >= since && time <= now)) continue;
+    matched.push({ o, date, time, value });
+  }
+  matched.sort((a, b) => b.time - a.time);
+
+  const needed = resultsNeeded(spec);
   const candidates: Candidate[] = [];
   let implausible = 0;
   let unconvertible = 0;
   const seen = new Set<string>();
-  for (const res of resources) {
-    if (res.resourceType !== 'Observation') continue;
-    const o = res as Observation;
-    if (o.status === 'entered-in-error' || o.status === 'cancelled' || o.status === 'registered') continue;
-    let values: unknown[] = [];
-    if (q.matches(o.code as Concept)) values = q.value(o);
-    else {
-      const panel = q.panels.find((p) => p.matches(o.code as Concept));
-      if (!panel) continue;
-      values = panel.value(o);
-    }
-    const date = o.effectiveDateTime ?? o.effectivePeriod?.start ?? o.effectiveInstant ?? o.issued;
-    if (typeof date !== 'string' || date < since || date > nowIso) continue;
-    for (const v of values) {
+  for (const { o, date, time, value } of matched) {
+    if (candidates.length >= needed) break;
+    for (const v of value(o)) {
       const qty = v as { value?: unknown; code?: unknown; unit?: unknown } | number;
       const raw = typeof qty === 'number' ? qty : qty?.value;
       if (typeof raw !== 'number' || !Number.isFinite(raw)) continue;
+      // A bare number or a Quantity without a unit is read as the canonical unit; plausibility
+      // limits catch a value that was in fact in another unit (5 for cholesterol in mmol/L).
       const unit = typeof qty === 'number' ? spec.unit : typeof qty.code === 'string' ? qty.code : typeof qty.unit === 'string' ? qty.unit : spec.unit;
       const converted = convertUnit(raw, unit, spec.unit, spec.molarMass);
       if (converted === undefined) {
@@ -162,8 +233,9 @@ function quantityCandidates(q: CompiledQuantity, resources: readonly Resource[],
         implausible++;
         continue;
       }
-      // The same result recorded twice (EHR duplicates, a panel and a stand-alone copy) counts once.
-      const key = `${date}|${converted.toFixed(6)}`;
+      // The same result recorded twice (EHR duplicates, a panel and a stand-alone copy of one
+      // reading, a mass and a molar code of one assay) counts once.
+      const key = `${time}|${converted.toFixed(6)}`;
       if (seen.has(key)) continue;
       seen.add(key);
       candidates.push({
@@ -172,22 +244,23 @@ function quantityCandidates(q: CompiledQuantity, resources: readonly Resource[],
         converted: normaliseUnit(unit) !== spec.unit,
         provenance: { reference: `Observation/${o.id}`, effectiveDate: date, originalValue: raw, originalUnit: unit },
       });
+      if (candidates.length >= needed) break;
     }
   }
-  candidates.sort((a, b) => b.date.localeCompare(a.date));
   return { candidates, implausible, unconvertible };
 }
 
 function extractQuantity(q: CompiledQuantity, record: PatientRecord, now: Date): Input {
   const spec = q.spec;
   const base = { feature: spec.id, label: spec.label, unit: spec.unit, sources: [] as Provenance[] };
-  const nowIso = now.toISOString();
-  const { candidates, implausible, unconvertible } = quantityCandidates(q, record.resources, subtractDuration(now, spec.lookback).toISOString(), nowIso);
+  const { candidates, implausible, unconvertible } = quantityCandidates(q, record.resources, subtractDuration(now, spec.lookback).getTime(), now.getTime());
   const quality: QualityNote[] = [];
   if (implausible) quality.push({ flag: 'implausible', message: `${implausible} ${spec.label} result${implausible > 1 ? 's were' : ' was'} physiologically implausible and ignored.` });
   if (unconvertible) quality.push({ flag: 'implausible', message: `${unconvertible} ${spec.label} result${unconvertible > 1 ? 's' : ''} had a unit that cannot be converted to ${displayUnit(spec.unit)} and ${unconvertible > 1 ? 'were' : 'was'} ignored.` });
   if (!candidates.length) {
-    return missingInput(spec, base, quality, `No ${spec.label} result in the last ${describeDuration(spec.lookback)}.`);
+    const why = `No ${spec.label} result in the last ${describeDuration(spec.lookback)}`;
+    if (q.fallback) return computedInput(q, record, now, base, quality, why);
+    return missingInput(spec, base, quality, `${why}.`);
   }
   const n = spec.aggregation === 'latest' ? 1 : Math.min(spec.aggregateCount ?? candidates.length, candidates.length);
   const used = candidates.slice(0, n);
@@ -200,11 +273,43 @@ function extractQuantity(q: CompiledQuantity, record: PatientRecord, now: Date):
     const c = used.find((x) => x.converted)!;
     quality.push({ flag: 'converted', message: `${spec.label} was recorded in ${c.provenance.originalUnit} and converted to ${displayUnit(spec.unit)}.` });
   }
-  if (spec.staleAfter && newest.date < subtractDuration(now, spec.staleAfter).toISOString()) {
+  if (spec.staleAfter && Date.parse(newest.date) < subtractDuration(now, spec.staleAfter).getTime()) {
     quality.push({ flag: 'stale', message: `${spec.label} is from ${newest.date.slice(0, 10)}, more than ${describeDuration(spec.staleAfter)} old.` });
   }
   quality.push(...rangeNotes(spec, value));
-  return { ...base, value, effectiveDate: newest.date, sources: used.map((c) => c.provenance), quality };
+  return { ...base, value, display: quantityDisplay(value, spec.unit), effectiveDate: newest.date, sources: used.map((c) => c.provenance), quality };
+}
+
+/** The value of a feature with no result of its own, computed by its fallback formula from other Observations. */
+function computedInput(q: CompiledQuantity, record: PatientRecord, now: Date, base: Omit<Input, 'value' | 'quality'>, quality: QualityNote[], why: string): Input {
+  const spec = q.spec;
+  const fb = q.fallback!;
+  const values: Record<string, FormulaValue> = {};
+  const absent: string[] = [];
+  for (const { arg, q: oq } of fb.observations) {
+    const found = quantityCandidates(oq, record.resources, subtractDuration(now, oq.spec.lookback).getTime(), now.getTime());
+    if (found.implausible) quality.push({ flag: 'implausible', message: `${found.implausible} ${oq.spec.label} result${found.implausible > 1 ? 's were' : ' was'} physiologically implausible and ignored.` });
+    if (found.unconvertible) quality.push({ flag: 'implausible', message: `${found.unconvertible} ${oq.spec.label} result${found.unconvertible > 1 ? 's' : ''} had a unit that cannot be converted to ${oq.spec.unit} and ${found.unconvertible > 1 ? 'were' : 'was'} ignored.` });
+    const newest = found.candidates[0];
+    if (newest) values[arg] = { value: newest.value, unit: oq.spec.unit, date: newest.date, provenance: newest.provenance };
+    else absent.push(`no ${oq.spec.label} result in the last ${describeDuration(oq.spec.lookback)} to compute it from`);
+  }
+  if (absent.length) return missingInput(spec, base, quality, `${why}, and ${absent.join(', and ')}.`);
+  const birthDate = record.patient.birthDate;
+  const result = fb.formula.compute({
+    values,
+    patient: record.patient,
+    ageAt: (date) => (birthDate ? ageInYears(birthDate, new Date(date)) : undefined),
+  });
+  if ('problem' in result) return missingInput(spec, base, quality, `${why}, and it cannot be computed: ${result.problem}.`);
+  const used = Object.values(values).sort((a, b) => Date.parse(b.date) - Date.parse(a.date));
+  const newest = used[0]!;
+  quality.push({ flag: 'converted', message: result.explanation });
+  if (spec.staleAfter && Date.parse(newest.date) < subtractDuration(now, spec.staleAfter).getTime()) {
+    quality.push({ flag: 'stale', message: `${spec.label} is computed from a result of ${newest.date.slice(0, 10)}, more than ${describeDuration(spec.staleAfter)} old.` });
+  }
+  quality.push(...rangeNotes(spec, result.value));
+  return { ...base, value: result.value, display: quantityDisplay(result.value, spec.unit), effectiveDate: newest.date, sources: used.map((v) => v.provenance), quality };
 }
 
 function extractCodedFlag(spec: CodedFlagFeature, evidence: CompiledEvidence[], record: PatientRecord, now: Date): Input {

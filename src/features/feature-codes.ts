@@ -11,6 +11,8 @@ export function codesReadByModel(features: readonly FeatureSpec[]): Map<string, 
     if (f.source === 'observation-quantity') {
       add('Observation', f.codes);
       for (const p of f.panels ?? []) add('Observation', p.codes);
+      // Observations a formula falls back on (serum creatinine for eGFR).
+      for (const o of Object.values(f.fallback?.observations ?? {})) add('Observation', o.codes);
     } else if (f.source === 'coded-flag') {
       for (const e of f.evidence) add(e.resourceType, e.codes);
     }
@@ -20,10 +22,17 @@ export function codesReadByModel(features: readonly FeatureSpec[]): Map<string, 
 
 /** A predicate telling whether a CodeableConcept carries one of `refs` (prefix codes included). */
 export function codeMatcher(refs: readonly CodeRef[]): (concept: { coding?: { system?: string; code?: string }[] } | undefined) => boolean {
-  const exact = new Set(refs.filter((r) => !r.prefix).map((r) => `${r.system}|${r.code}`));
+  const exact = new Map<string, Set<string>>();
+  for (const r of refs) if (!r.prefix) exact.set(r.system, (exact.get(r.system) ?? new Set()).add(r.code));
   const prefixes = refs.filter((r) => r.prefix);
-  return (concept) =>
-    (concept?.coding ?? []).some(
-      (c) => exact.has(`${c.system}|${c.code}`) || prefixes.some((p) => p.system === c.system && typeof c.code === 'string' && c.code.startsWith(p.code)),
-    );
+  return (concept) => {
+    const coding: unknown = concept?.coding;
+    if (!Array.isArray(coding)) return false;
+    for (const c of coding) {
+      if (c === null || typeof c !== 'object' || typeof c.code !== 'string') continue;
+      if (exact.get(c.system)?.has(c.code)) return true;
+      for (const p of prefixes) if (p.system === c.system && c.code.startsWith(p.code)) return true;
+    }
+    return false;
+  };
 }

@@ -75,6 +75,29 @@ export interface ObservationQuantityFeature extends FeatureBase {
   aggregateCount?: number;
   /** Physiologically plausible range in `unit`; values outside are discarded as implausible. */
   plausible?: [number, number];
+  /** When the record has no usable result: compute the value with a named formula from other
+   *  Observations (eGFR from serum creatinine). The input then cites those Observations. */
+  fallback?: FormulaFallback;
+}
+
+/** A value computed by a formula of src/features/formulas.ts from other results in the record. */
+export interface FormulaFallback {
+  /** Name of the formula in the registry ("ckd-epi-2021"). */
+  formula: string;
+  /** The Observations the formula reads, by the formula's own argument name ("creatinine"). */
+  observations: Record<string, FormulaObservation>;
+}
+
+/** One Observation quantity a formula reads: its newest plausible result in the lookback is used. */
+export interface FormulaObservation {
+  label: string;
+  codes: CodeRef[];
+  /** UCUM unit the formula expects the value in ("mg/dL"). */
+  unit: string;
+  /** For mass <-> substance conversions (creatinine 113.12 g/mol). */
+  molarMass?: number;
+  lookback: Duration;
+  plausible?: [number, number];
 }
 
 /** A 0/1 flag from coded evidence: Observation value codes, Condition or Procedure codes,

@@ -3,13 +3,16 @@
  * substance conversions that need a molar mass (cholesterol: 386.65 g/mol). A conversion factor is
  * computed once per (from, to, molar mass) and reused: every unit the service meets is linear.
  */
-import ucum from '@lhncbc/ucum-lhc';
+import * as ucum from '@lhncbc/ucum-lhc';
 
 interface UcumUtils {
   convertUnitTo(from: string, value: number, to: string, options?: { molecularWeight?: number }): { status: string; toVal?: number };
   validateUnitString(unit: string): { status: string };
 }
-const utils = (ucum as unknown as { UcumLhcUtils: { getInstance(): UcumUtils } }).UcumLhcUtils.getInstance();
+type UcumModule = { UcumLhcUtils: { getInstance(): UcumUtils } };
+// A CommonJS package: Node's ESM loader exposes its exports by name, CommonJS loaders (tsx outside a
+// "type": "module" package) only under `default`.
+const utils = ((ucum as unknown as UcumModule).UcumLhcUtils ?? (ucum as unknown as { default: UcumModule }).default.UcumLhcUtils).getInstance();
 
 /** Units as records often write them, mapped to UCUM codes. */
 const ALIASES: Record<string, string> = { mmHg: 'mm[Hg]', 'mm Hg': 'mm[Hg]', 'kg/m^2': 'kg/m2', 'kg/m²': 'kg/m2', 'mg/dl': 'mg/dL', 'mmol/l': 'mmol/L', years: 'a', yr: 'a' };

@@ -48,7 +48,8 @@ export function cdsRoutes(opts: CdsRoutesOptions): Router {
 
   router.post('/cds-services/:id', async (req, res) => {
     const service = serviceFor(req, res);
-    const model = opts.models.get(service.model)!;
+    const models = service.models.map((id) => opts.models.get(id)!);
+    const model = models[0]!;
     res.locals.modelVersion = model.manifest.version;
     const client = res.locals.client as ClientIdentity | undefined;
     const started = performance.now();
@@ -58,7 +59,7 @@ export function cdsRoutes(opts: CdsRoutesOptions): Router {
     try {
       const request = parseHookRequest(req.body, service.hook);
       patientId = String(request.context.patientId);
-      result = await runService(service, model, request, opts.depsFor(client));
+      result = await runService(service, models, request, opts.depsFor(client));
       res.type('application/json').send(JSON.stringify({ cards: result.cards }));
     } catch (err) {
       status = err instanceof HttpError ? err.status : 500;

@@ -25,6 +25,8 @@ export interface SandboxOptions {
   patientsDir?: string;
   /** Move each patient's dates so their newest record is this many days old (default 14); null keeps the original dates. */
   shiftToDaysAgo?: number | null;
+  /** Browser origins allowed to call the CDS service and the FHIR server (e.g. a local official CDS Hooks Sandbox). */
+  allowOrigins?: string[];
   /** Extra environment for the CDS service (e.g. RISKCARDS_DATA_DIR). */
   serviceEnv?: Record<string, string>;
 }
@@ -90,7 +92,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<RunningSa
   const host = opts.host ?? '127.0.0.1';
   const patientsDir = opts.patientsDir ?? join(ROOT, 'test/fixtures/synthea');
   const bundles = loadSandboxBundles(patientsDir, opts.shiftToDaysAgo === undefined ? 14 : opts.shiftToDaysAgo);
-  const fhir = await startFhirServer({ host, port: opts.fhirPort ?? 8082, bundles, corsOrigins: ['https://sandbox.cds-hooks.org', 'http://localhost:3000'] });
+  const fhir = await startFhirServer({ host, port: opts.fhirPort ?? 8082, bundles, corsOrigins: ['https://sandbox.cds-hooks.org', ...(opts.allowOrigins ?? [])] });
 
   const ehrPort = opts.ehrPort ?? 8081;
   const key: ClientKey = await createClientKey();
@@ -132,7 +134,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<RunningSa
       RISKCARDS_PUBLIC_URL: `http://localhost:${servicePort}`,
       RISKCARDS_TRUSTED_CLIENTS: join(dir, 'trusted-clients.json'),
       RISKCARDS_DATA_DIR: join(ROOT, 'data/sandbox'),
-      RISKCARDS_CORS_ORIGINS: [ehrUrl0, ehrUrl0.replace('localhost', '127.0.0.1'), 'https://sandbox.cds-hooks.org'].join(','),
+      RISKCARDS_CORS_ORIGINS: [ehrUrl0, ehrUrl0.replace('localhost', '127.0.0.1'), 'https://sandbox.cds-hooks.org', ...(opts.allowOrigins ?? [])].join(','),
       ...(opts.shiftToDaysAgo === null ? { RISKCARDS_NOW: new Date(Math.max(...bundles.map(newestDate)) + 86_400_000).toISOString() } : {}),
       ...opts.serviceEnv,
     });

@@ -36,10 +36,14 @@ export interface FeedbackSummaryRow {
 
 export interface Store {
   recordFeedback(serviceId: string, items: readonly FeedbackItem[], client?: { iss: string; sub?: string; tenant?: string }): Promise<{ inserted: number; duplicates: number }>;
+  /** Written behind the response in batches (flushed within 50 ms and on close). */
   recordAudit(rec: AuditRecord): Promise<void>;
   /** True the first time (iss, jti) is seen before it expires; false on a replay. Atomic across replicas. */
   rememberJti(iss: string, jti: string, expiresAt: Date): Promise<boolean>;
+  /** Batched like audit rows; readable at once from this replica, from the others after the flush. */
   saveExplanation(id: string, payload: unknown, expiresAt: Date): Promise<void>;
+  /** Writes out batched audit rows and explanations now. */
+  flush(): Promise<void>;
   loadExplanation(id: string): Promise<unknown | null>;
   feedbackSummary(): Promise<FeedbackSummaryRow[]>;
   ping(): Promise<void>;
@@ -70,9 +74,11 @@ async function pgliteSql(dataDir: string): Promise<Sql> {
   };
 }
 
-async function postgresSql(url: string): Promise<Sql> {
+async function postgresSql(url: string, log?: StoreLog): Promise<Sql> {
   const { default: pg } = await import('pg');
   const pool = new pg.Pool({ connectionString: url, max: 10 });
+  // An idle connection dropped by the server is emitted on the pool; unheard, it would end the process.
+  pool.on('error', (err) => log?.warn?.({ err: err.message }, 'PostgreSQL connection lost; the pool reconnects on next use'));
   await pool.query('select 1');
   const query = async <T>(client: { query: (t: string, p?: unknown[]) => Promise<{ rows: unknown[]; rowCount: number | null }> }, text: string, params?: unknown[]) => {
     const r = await client.query(text, params);
@@ -98,27 +104,88 @@ async function postgresSql(url: string): Promise<Sql> {
   };
 }
 
-async function migrate(sql: Sql): Promise<void> {
-  await sql.transaction(async (tx) => {
+async function migrate(sql: Sql): Promise<number[]> {
+  return sql.transaction(async (tx) => {
     // Replicas starting together against one PostgreSQL take turns (no-op lock on PGlite).
     await tx.query('select pg_advisory_xact_lock(727274)');
     await tx.query('create table if not exists rc_migrations (id integer primary key, applied_at timestamptz not null default now())');
     const done = new Set((await tx.query<{ id: number }>('select id from rc_migrations')).rows.map((r) => Number(r.id)));
+    const applied: number[] = [];
     for (const m of MIGRATIONS) {
       if (done.has(m.id)) continue;
       for (const statement of m.statements) await tx.query(statement);
       await tx.query('insert into rc_migrations (id) values ($1)', [m.id]);
+      applied.push(m.id);
     }
+    return applied;
   });
 }
 
-export async function openStore(opts: { dataDir: string; databaseUrl?: string; log?: { warn: (...a: unknown[]) => void } }): Promise<Store> {
-  const sql = opts.databaseUrl ? await postgresSql(opts.databaseUrl) : await pgliteSql(opts.dataDir);
-  await migrate(sql);
+type LogFn = (obj: object, msg?: string) => void;
+export interface StoreLog {
+  info?: LogFn;
+  warn?: LogFn;
+  error?: LogFn;
+}
+
+/**
+ * Opens the store and brings its schema up to date. Without `databaseUrl`: PGlite in `dataDir`
+ * (created if absent; a fresh folder takes ~5 s to initialise, a reopen ~1 s).
+ */
+export async function openStore(opts: { dataDir: string; databaseUrl?: string; log?: StoreLog }): Promise<Store> {
+  const sql = opts.databaseUrl ? await postgresSql(opts.databaseUrl, opts.log) : await pgliteSql(opts.dataDir);
+  try {
+    const applied = await migrate(sql);
+    if (applied.length > 0) opts.log?.info?.({ migrations: applied, engine: opts.databaseUrl ? 'postgresql' : 'pglite' }, 'store schema migrated');
+  } catch (e) {
+    await sql.close().catch(() => undefined);
+    throw e;
+  }
   let closed = false;
   let purgeAt = 0;
 
-  const purgeExpired = async () => {
+  // Audit rows and explanation pages are written behind the response, in batches: one
+  // transaction every FLUSH_MS (or FLUSH_ROWS rows) instead of two writes per call on the event
+  // loop. They are flushed on close; feedback is never batched (a 200 means committed).
+  const FLUSH_MS = 50;
+  const FLUSH_ROWS = 200;
+  let audits: AuditRecord[] = [];
+  let explanations = new Map<string, { payload: unknown; expiresAt: Date }>();
+  let timer: NodeJS.Timeout | undefined;
+  let flushing: Promise<void> = Promise.resolve();
+  const flush = (): Promise<void> => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    const a = audits;
+    const e = explanations;
+    audits = [];
+    explanations = new Map();
+    if (!a.length && !e.size) return flushing;
+    flushing = flushing.then(() =>
+      sql.transaction(async (tx) => {
+        if (a.length) {
+          const cols = 14;
+          const values = a.map((_, i) => `(${Array.from({ length: cols }, (_, j) => `$${i * cols + j + 1}`).join(', ')})`).join(', ');
+          await tx.query(
+            `insert into rc_audit (time, client_iss, client_sub, tenant, service_id, hook_instance, model_id, model_version, patient_hash, risk, card_uuids, latency_ms, status, outcome) values ${values}`,
+            a.flatMap((r) => [r.time.toISOString(), r.clientIss ?? null, r.clientSub ?? null, r.tenant ?? null, r.serviceId, r.hookInstance ?? null, r.modelId, r.modelVersion, r.patientHash ?? null, r.risk, JSON.stringify(r.cardUuids), r.latencyMs, r.status, r.outcome]),
+          );
+        }
+        if (e.size) {
+          const rows = [...e];
+          const values = rows.map((_, i) => `($${i * 3 + 1}, $${i * 3 + 2}, $${i * 3 + 3})`).join(', ');
+          await tx.query(`insert into rc_explanation (id, payload, expires_at) values ${values} on conflict (id) do nothing`, rows.flatMap(([id, x]) => [id, JSON.stringify(x.payload), x.expiresAt.toISOString()]));
+        }
+      }).catch((err: Error) => opts.log?.warn?.({ err: { type: err.name, message: err.message } }, 'batched audit/explanation write failed')),
+    );
+    return flushing;
+  };
+  const schedule = () => {
+    if (audits.length + explanations.size >= FLUSH_ROWS) void flush();
+    else timer ??= setTimeout(() => void flush(), FLUSH_MS);
+  };
+
+  const purgeExpired = async (): Promise<void> => {
     const now = Date.now();
     if (now < purgeAt) return;
     purgeAt = now + 60_000;
@@ -157,11 +224,8 @@ export async function openStore(opts: { dataDir: string; databaseUrl?: string; l
     },
 
     async recordAudit(a) {
-      await sql.query(
-        `insert into rc_audit (time, client_iss, client_sub, tenant, service_id, hook_instance, model_id, model_version, patient_hash, risk, card_uuids, latency_ms, status, outcome)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-        [a.time.toISOString(), a.clientIss ?? null, a.clientSub ?? null, a.tenant ?? null, a.serviceId, a.hookInstance ?? null, a.modelId, a.modelVersion, a.patientHash ?? null, a.risk, JSON.stringify(a.cardUuids), a.latencyMs, a.status, a.outcome],
-      );
+      audits.push(a);
+      schedule();
     },
 
     async rememberJti(iss, jti, expiresAt) {
@@ -175,11 +239,14 @@ export async function openStore(opts: { dataDir: string; databaseUrl?: string; l
     },
 
     async saveExplanation(id, payload, expiresAt) {
-      await purgeExpired();
-      await sql.query('insert into rc_explanation (id, payload, expires_at) values ($1, $2, $3)', [id, JSON.stringify(payload), expiresAt.toISOString()]);
+      explanations.set(id, { payload, expiresAt });
+      schedule();
     },
 
     async loadExplanation(id) {
+      const pending = explanations.get(id);
+      if (pending) return pending.expiresAt > new Date() ? pending.payload : null;
+      await flushing;
       const r = await sql.query<{ payload: unknown }>('select payload from rc_explanation where id = $1 and expires_at > now()', [id]);
       const p = r.rows[0]?.payload;
       if (p === undefined) return null;
@@ -187,6 +254,7 @@ export async function openStore(opts: { dataDir: string; databaseUrl?: string; l
     },
 
     async feedbackSummary() {
+      await flush();
       const r = await sql.query<{ service_id: string; model_version: string | null; outcome: string; reason: string | null; n: string | number }>(
         `select f.service_id, a.model_version, f.outcome, f.override_reason_code as reason, count(*) as n
            from rc_feedback f
@@ -206,6 +274,8 @@ export async function openStore(opts: { dataDir: string; databaseUrl?: string; l
       return [...rows.values()];
     },
 
+    flush,
+
     async ping() {
       if (closed) throw new Error('store closed');
       await sql.query('select 1');
@@ -214,6 +284,7 @@ export async function openStore(opts: { dataDir: string; databaseUrl?: string; l
     async close() {
       if (closed) return;
       closed = true;
+      await flush();
       await sql.close();
     },
   };

@@ -22,7 +22,7 @@ const good = {
 };
 
 test('the repository\'s own service definitions load and name bundled models', () => {
-  const services = loadServiceDefinitions(new URL('../../cds-hooks/', import.meta.url).pathname, new Set(['pce-ascvd', 'prevent', 'pima-diabetes']));
+  const services = loadServiceDefinitions(new URL('../../cds-hooks/', import.meta.url).pathname, new Set(['pce-ascvd', 'pima-diabetes', 'prevent-total-cvd', 'prevent-ascvd', 'prevent-hf']));
   assert.ok(services.length >= 1);
   for (const s of services) assert.ok(s.prefetch[s.patientKey]);
 });
@@ -59,6 +59,6 @@ test('{{model.codes.Observation}} expands to every code the model reads from Obs
     { id: 'sbp', label: 'SBP', unit: 'mm[Hg]', source: 'observation-quantity', codes: [{ system: 'http://loinc.org', code: '8480-6' }], panels: [{ codes: [{ system: 'http://loinc.org', code: '85354-9' }], valuePath: 'x' }], lookback: 'P2Y', aggregation: 'latest', missing: { policy: 'required' } },
     { id: 'dm', label: 'Diabetes', unit: '1', source: 'coded-flag', combine: 'any', evidence: [{ resourceType: 'Condition', codes: [{ system: 'http://hl7.org/fhir/sid/icd-10-cm', code: 'E11', prefix: true }] }], missing: { policy: 'impute', value: 0 } },
   ] as FeatureSpec[];
-  const bound = bindPrefetchToModel({ ...good, patientKey: 'patient', cards: { notApplicable: 'info-card', topFactors: 5 }, prefetch: { ...good.prefetch, obs: 'Observation?patient={{context.patientId}}&code={{model.codes.Observation}}' } }, features);
+  const bound = bindPrefetchToModel({ ...good, models: [good.model], patientKey: 'patient', cards: { notApplicable: 'info-card', topFactors: 5 }, prefetch: { ...good.prefetch, obs: 'Observation?patient={{context.patientId}}&code={{model.codes.Observation}}' } }, features);
   assert.equal(bound.prefetch.obs, 'Observation?patient={{context.patientId}}&code=http://loinc.org|2085-9,http://loinc.org|8480-6,http://loinc.org|85354-9');
 });

@@ -12,7 +12,7 @@ import { loadConfig, type Config } from '../../src/config.ts';
 import { createApp } from '../../src/app.ts';
 import { createLogger, type Logger } from '../../src/observe/logger.ts';
 import { loadModelPackages, type ModelPackage } from '../../src/models/model-package.ts';
-import { bindPrefetchToModel, loadServiceDefinitions, type ServiceDefinition } from '../../src/cds/service-definitions.ts';
+import { bindPrefetchToModels, loadServiceDefinitions, type ServiceDefinition } from '../../src/cds/service-definitions.ts';
 import { openStore, type Store } from '../../src/store/store.ts';
 import type { Metrics } from '../../src/observe/metrics.ts';
 
@@ -26,7 +26,7 @@ export function bundledModels(): Promise<Map<string, ModelPackage>> {
 
 export async function bundledServices(): Promise<ServiceDefinition[]> {
   const models = await bundledModels();
-  return loadServiceDefinitions(join(ROOT, 'cds-hooks'), new Set(models.keys())).map((s) => bindPrefetchToModel(s, models.get(s.model)!.manifest.features));
+  return loadServiceDefinitions(join(ROOT, 'cds-hooks'), new Set(models.keys())).map((s) => bindPrefetchToModels(s, s.models.map((id) => models.get(id)!.manifest.features)));
 }
 
 /** Captures log lines in memory so tests can read them. */
