@@ -11,7 +11,7 @@ import { loadConfig, type Config } from './config.ts';
 import { createLogger, type Logger } from './observe/logger.ts';
 import { loadModelPackages } from './models/model-package.ts';
 import { explanationProblems } from './explain/explainers.ts';
-import { bindPrefetchToModels, loadServiceDefinitions } from './cds/service-definitions.ts';
+import { bindPrefetchToModels, loadServiceDefinitions, type ServiceDefinition } from './cds/service-definitions.ts';
 import { openStore, type Store } from './store/store.ts';
 import { loadTrustedClients } from './http/trusted-clients.ts';
 import { createClientVerifier, requireClientJwt } from './http/auth.ts';
@@ -42,13 +42,23 @@ export async function startService(env: Record<string, string | undefined> = pro
   const started = performance.now();
   const config = loadConfig(env);
   const log = createLogger(config.logLevel);
-  const models = await loadModelPackages(config.modelsDir);
-  const explanationIssues = [...models.values()].flatMap((m) => explanationProblems(m.manifest).map((p) => `${m.manifest.id}: ${p}`));
-  if (explanationIssues.length) throw new Error(`model packages cannot be explained:\n- ${explanationIssues.join('\n- ')}`);
-  const services = loadServiceDefinitions(config.servicesDir, new Set(models.keys())).map((s) =>
-    bindPrefetchToModels(s, s.models.map((id) => models.get(id)!.manifest.features)),
-  );
-  const store = await openStore({ dataDir: config.dataDir, ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}), log });
+  // Models and the store do not depend on each other: load both at once (start-up time).
+  const opening = openStore({ dataDir: config.dataDir, ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}), log });
+  opening.catch(() => undefined);
+  let models: Awaited<ReturnType<typeof loadModelPackages>>;
+  let services: ServiceDefinition[];
+  try {
+    models = await loadModelPackages(config.modelsDir);
+    const explanationIssues = [...models.values()].flatMap((m) => explanationProblems(m.manifest).map((p) => `${m.manifest.id}: ${p}`));
+    if (explanationIssues.length) throw new Error(`model packages cannot be explained:\n- ${explanationIssues.join('\n- ')}`);
+    const loaded = models;
+    services = loadServiceDefinitions(config.servicesDir, new Set(loaded.keys())).map((s) => bindPrefetchToModels(s, s.models.map((id) => loaded.get(id)!.manifest.features)));
+  } catch (e) {
+    // Nothing half-started stays open.
+    await opening.then((s) => s.close()).catch(() => undefined);
+    throw e;
+  }
+  const store = await opening;
 
   let authenticate;
   if (config.auth === 'on') {

@@ -42,6 +42,11 @@ export interface ServiceResult {
   inputs: Input[];
 }
 
+/** Time the data fetch may take out of the request budget: all but min(250 ms, 20 %) of it. */
+export function fetchDeadlineMs(budgetMs: number): number {
+  return Math.max(1, budgetMs - Math.min(250, budgetMs * 0.2));
+}
+
 export async function runService(service: ServiceDefinition, models: readonly ModelPackage[], request: HookRequest, deps: ServiceDeps): Promise<ServiceResult> {
   const primary = models[0]!;
   const m = primary.manifest;
@@ -57,7 +62,8 @@ export async function runService(service: ServiceDefinition, models: readonly Mo
     ...(request.fhirServer ? { fhirServer: request.fhirServer } : {}),
     ...(request.fhirAuthorization ? { accessToken: request.fhirAuthorization.accessToken } : {}),
     context: request.context,
-    budgetMs: deps.fetchBudgetMs,
+    // The budget bounds the whole call: keep a share of it for the work after the fetch.
+    budgetMs: fetchDeadlineMs(deps.fetchBudgetMs),
     requiredKeys: [service.patientKey],
   });
   const stages = { data: performance.now() - t, features: 0, explanation: 0, cards: 0 };
