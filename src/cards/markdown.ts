@@ -5,7 +5,8 @@
  * syntax (links, images, emphasis, tables) and HTML.
  */
 
-const MD_SPECIAL = /[\\`*_{}[\]()#+\-.!|~>]/g;
+// '>' is not here: HTML escaping turns it into &gt;, which markdown never reads as a blockquote.
+const MD_SPECIAL = /[\\`*_{}[\]()#+\-.!|~]/g;
 const HTML_SPECIAL: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
 /** Escapes text for use inside markdown (a paragraph or a table cell): inert in markdown and HTML. */
@@ -13,8 +14,9 @@ export function escapeMarkdown(text: string): string {
   return text
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '')
     .replace(/\r?\n|\r/g, ' ')
-    .replace(/[&<>"']/g, (c) => HTML_SPECIAL[c]!)
+    // Markdown first, then HTML: the entities made by the second step must not be escaped again.
     .replace(MD_SPECIAL, (c) => `\\${c}`)
+    .replace(/[&<>"']/g, (c) => HTML_SPECIAL[c]!)
     // A "javascript:" or "data:" scheme cannot form an autolink once ':' follows an escaped word,
     // but GFM also autolinks bare "www." and "http://": break those so no link is made from data.
     .replace(/(https?|ftp|javascript|data|vbscript):/gi, '$1&#58;')

@@ -108,7 +108,10 @@ export function renderRiskCard(
   const summary = clampSummary(`${riskLabel(m)} ${formatPercent(prediction.risk)} (${cat.label})`);
 
   const byFeature = new Map(prediction.inputs.map((i) => [i.feature, i]));
-  const ranked = [...explanation.contributions].sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution));
+  // Inputs held at the patient's own value contribute nothing by construction: said once below, not listed.
+  const ranked = [...explanation.contributions]
+    .filter((c) => !(c.contribution === 0 && m.explanation.reference[c.feature] === 'patient'))
+    .sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution));
   const shown = ranked.slice(0, ctx.topFactors);
   const rows = shown.map((c) => {
     const input = byFeature.get(c.feature);

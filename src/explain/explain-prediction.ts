@@ -6,11 +6,15 @@ import type { Explanation } from '../domain.ts';
 import { predictMatrix, type ModelPackage } from '../models/model-package.ts';
 import { explainerFor } from './explainers.ts';
 import { whatIfResults, whatIfScenarios } from './what-if.ts';
+// Explainers register themselves by method name when their module loads.
+import './tree-shap.ts';
 
 export async function explainPrediction(pkg: ModelPackage, x: number[]): Promise<{ risk: number; explanation: Explanation }> {
   const width = pkg.featureIds.length;
   if (x.length !== width) throw new Error(`Model ${pkg.manifest.id} takes ${width} values; got ${x.length}.`);
-  if (!x.every(Number.isFinite)) throw new Error(`Model ${pkg.manifest.id} needs a number for every input.`);
+  // NaN is a value only where the missing policy says "pass it to the model as missing" (impute with no value).
+  const nanAllowed = pkg.manifest.features.map((f) => f.missing.policy === 'impute' && f.missing.value === undefined);
+  if (!x.every((v, j) => Number.isFinite(v) || (Number.isNaN(v) && nanAllowed[j]))) throw new Error(`Model ${pkg.manifest.id} needs a number for every input.`);
   const spec = pkg.manifest.explanation;
   const plan = explainerFor(spec.method).plan(pkg, x);
   const scenarios = whatIfScenarios(pkg.manifest, x);

@@ -8,13 +8,13 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/sandbox.ts';
 import { artifactPath, launchBrowser } from '../support/browser.ts';
 
 const PATIENT = '0283b437-ef20-41bb-a026-b60a742d536a'; // female, 59, full lipids and BP
 let sandbox: RunningSandbox;
-let browser: Browser;
+let browser: BrowserContext;
 
 before(async () => {
   const base = 20000 + Math.floor(Math.random() * 20000);
@@ -32,7 +32,8 @@ after(async () => {
 });
 
 test('a clinician fires patient-view in the sandbox EHR, sees the explained card and accepts it', async () => {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  const page = await browser.newPage();
+  await page.setViewportSize({ width: 1400, height: 1000 });
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(sandbox.ehrUrl);
