@@ -99,7 +99,9 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<RunningSa
 
   // Trusted clients: this sandbox's EHR (its fresh key) and the official CDS Hooks Sandbox.
   const official = JSON.parse(readFileSync(join(ROOT, 'config/trusted-clients.json'), 'utf8')) as Record<string, unknown>[];
-  const clients = [{ iss: SANDBOX_EHR_ISS, jwks: publicJwks(key), fhirServers: [fhir.url] }, ...official.map((c) => ({ ...c, fhirServers: [fhir.url] }))];
+  // The FHIR server as browsers may name it: by loopback address or by "localhost".
+  const fhirServers = [fhir.url, fhir.url.replace('127.0.0.1', 'localhost')];
+  const clients = [{ iss: SANDBOX_EHR_ISS, jwks: publicJwks(key), fhirServers }, ...official.map((c) => ({ ...c, fhirServers }))];
   const dir = mkdtempSync(join(tmpdir(), 'riskcards-sandbox-'));
   writeFileSync(join(dir, 'trusted-clients.json'), JSON.stringify(clients, null, 2));
 
