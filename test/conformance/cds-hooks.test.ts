@@ -185,6 +185,27 @@ describe('Cards', () => {
   });
 });
 
+describe('Feedback', () => {
+  test('accepting an order suggestion on the missing-data card is stored as feedback with acceptedSuggestions; overriding with a reason likewise', async () => {
+    const fpath = `${path}/feedback`;
+    const suggestion = cards.missing.suggestions[0].uuid;
+    const at = new Date().toISOString();
+    const accept = await call({ feedback: [{ card: cards.missing.uuid, outcome: 'accepted', acceptedSuggestions: [{ id: suggestion }], outcomeTimestamp: at }] }, fpath);
+    assert.equal(accept.status, 200);
+    assert.deepEqual(accept.body, { stored: 1, duplicates: 0 });
+    const again = await call({ feedback: [{ card: cards.missing.uuid, outcome: 'accepted', acceptedSuggestions: [{ id: suggestion }], outcomeTimestamp: at }] }, fpath);
+    assert.deepEqual(again.body, { stored: 0, duplicates: 1 }, 'idempotent');
+    const reason = cards.risk.overrideReasons[0];
+    const override = await call({ feedback: [{ card: cards.risk.uuid, outcome: 'overridden', overrideReason: { reason, userComment: 'discussed last week' }, outcomeTimestamp: at }] }, fpath);
+    assert.equal(override.status, 200);
+    const summary = await t.store.feedbackSummary();
+    const row = summary.find((r) => r.serviceId === SERVICE)!;
+    assert.equal(row.accepted, 1);
+    assert.equal(row.overridden, 1);
+    assert.equal(row.overrideReasons[reason.code], 1);
+  });
+});
+
 describe('Security and CORS', () => {
   test('[cds-hooks_2.0#176][cds-hooks_2.0#199] calls are authenticated with a signed JWT; a client whose keys were shared out of band (no jku) is accepted, a call without a JWT is not', async () => {
     await request(t.app).post(path).send(hookRequest(SCORED)).expect(401);
