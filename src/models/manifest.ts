@@ -30,6 +30,8 @@ export interface ExplanationSpec {
   reference: Record<string, number | 'patient'>;
   /** How the reference is described to a clinician. */
   referenceDescription: string;
+  /** For "interventional-tree-shap": the background sample file in the package (default background.json). */
+  background?: string;
   whatIf: WhatIfSpec[];
 }
 

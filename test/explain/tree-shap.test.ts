@@ -37,3 +37,18 @@ test('explanations in risk units add up to risk minus the reference risk, with m
     assert.ok(Math.abs(risk - 1 / (1 + Math.exp(-r.margin))) < 1e-5, 'the risk is onnxruntime\'s');
   }
 });
+
+test('interventional TreeSHAP against the shipped background sample matches the exact values of the training pipeline (<= 1e-5 log-odds)', async () => {
+  const { interventionalShapMargin } = await import('../../src/explain/tree-shap.ts');
+  const inter = JSON.parse(readFileSync(new URL('../fixtures/pima/interventional-shap.json', import.meta.url), 'utf8')) as { expectedValue: number; rows: { input: (number | null)[]; phi: number[]; margin: number }[] };
+  const bg = JSON.parse(readFileSync(new URL('../../models/pima-diabetes/background.json', import.meta.url), 'utf8')) as { rows: (number | null)[][] };
+  const background = bg.rows.map((r) => r.map((v) => (v === null ? Number.NaN : v)));
+  const e = treeEnsembleOf(pkg.graph);
+  let worst = 0;
+  for (const r of inter.rows) {
+    const { phi, expected, margin } = interventionalShapMargin(e, r.input.map((v) => (v === null ? Number.NaN : v)), background);
+    worst = Math.max(worst, Math.abs(expected - inter.expectedValue), Math.abs(margin - r.margin), ...r.phi.map((p, j) => Math.abs(p - phi[j]!)));
+  }
+  assert.ok(inter.rows.length >= 50);
+  assert.ok(worst <= 1e-5, `max abs difference ${worst}`);
+});
