@@ -8,6 +8,7 @@ import { explainerFor } from './explainers.ts';
 import { whatIfResults, whatIfScenarios } from './what-if.ts';
 // Explainers register themselves by method name when their module loads.
 import './tree-shap.ts';
+import './sampled-shapley.ts';
 
 export async function explainPrediction(pkg: ModelPackage, x: number[]): Promise<{ risk: number; explanation: Explanation }> {
   const width = pkg.featureIds.length;

@@ -32,6 +32,8 @@ export interface ExplanationSpec {
   referenceDescription: string;
   /** For "interventional-tree-shap": the background sample file in the package (default background.json). */
   background?: string;
+  /** For "sampled-shapley": how many permutations (default 128). */
+  samples?: number;
   whatIf: WhatIfSpec[];
 }
 
