@@ -57,10 +57,10 @@ describe('Discovery', () => {
     assert.ok(Array.isArray(res.body.services) && res.body.services.length >= 1);
   });
 
-  test('[cds-hooks_2.0#7][cds-hooks_2.0#9][cds-hooks_2.0#10][cds-hooks_2.0#29][cds-hooks_2.0#36] every service has hook, description, id and its prefetch templates under prefetch keys', async () => {
+  test('[cds-hooks_2.0#7][cds-hooks_2.0#8][cds-hooks_2.0#9][cds-hooks_2.0#10][cds-hooks_2.0#29][cds-hooks_2.0#36] every service has hook, title, description, id and its prefetch templates under prefetch keys', async () => {
     const res = await request(t.app).get('/cds-services').set('Authorization', `Bearer ${await client.token('/cds-services')}`).expect(200);
     for (const s of res.body.services) {
-      for (const k of ['hook', 'description', 'id']) assert.equal(typeof s[k], 'string', k);
+      for (const k of ['hook', 'title', 'description', 'id']) assert.equal(typeof s[k], 'string', k);
       assert.ok(s.prefetch && Object.keys(s.prefetch).length > 0);
       for (const [key, template] of Object.entries(s.prefetch)) assert.ok(key && typeof template === 'string');
     }
@@ -84,13 +84,29 @@ describe('Calling a service', () => {
     assert.equal(riskResponse.body.systemActions, undefined);
   });
 
+  test('[cds-hooks_2.0#52] a prefetched OperationOutcome counts as unavailable: without a FHIR server to fetch from, 412', async () => {
+    const res = await call(hookRequest(SCORED, { prefetch: { patient: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'timeout' }] } } }));
+    assert.equal(res.status, 412);
+    assert.equal(res.body.resourceType, 'OperationOutcome');
+  });
+
+  test('[cds-hooks_2.0#58] prefetch queries use only the recommended subset: reads, and searches by patient, code, status', async () => {
+    const res = await request(t.app).get('/cds-services').set('Authorization', `Bearer ${await client.token('/cds-services')}`).expect(200);
+    for (const s of res.body.services) {
+      for (const template of Object.values(s.prefetch) as string[]) {
+        const [, query] = template.split('?');
+        for (const param of new URLSearchParams(query ?? '').keys()) assert.ok(['patient', 'code', 'status', 'date', '_count'].includes(param), param);
+      }
+    }
+  });
+
   test('[cds-hooks_2.0#54] data neither prefetched nor fetchable: 412', async () => {
     const res = await call(hookRequest(SCORED));
     assert.equal(res.status, 412);
     assert.equal(res.body.resourceType, 'OperationOutcome');
   });
 
-  test('[cds-hooks_2.0#61] the service presents the access token to the FHIR server with each call (a wrong token gets no data)', async () => {
+  test('[cds-hooks_2.0#61][cds-hooks_2.0#34] the service presents the access token to the FHIR server with each call (a wrong token gets no data)', async () => {
     t.setNow(lastRecordDate(loadBundle(SCORED)));
     const good = await call(hookRequest(SCORED, { fhirServer: fhir.url, fhirAuthorization: { access_token: TOKEN, token_type: 'Bearer' } }));
     assert.equal(good.status, 200);
@@ -133,7 +149,7 @@ describe('Cards', () => {
     }
   });
 
-  test('[cds-hooks_2.0#103][cds-hooks_2.0#138][cds-hooks_2.0#139][cds-hooks_2.0#141][cds-hooks_2.0#142][cds-hooks_2.0#147] links: an array of {label, absolute url, type absolute|smart}, no appContext on absolute links', () => {
+  test('[cds-hooks_2.0#103][cds-hooks_2.0#146][cds-hooks_2.0#138][cds-hooks_2.0#139][cds-hooks_2.0#141][cds-hooks_2.0#142][cds-hooks_2.0#147] links: an array of {label, absolute url, type absolute|smart}, no appContext on absolute links', () => {
     for (const c of Object.values(cards)) {
       assert.ok(Array.isArray(c.links));
       for (const l of c.links) {
@@ -174,7 +190,7 @@ describe('Cards', () => {
     for (const v of Object.values(cards.risk.extension)) assert.ok(typeof v === 'object' && v !== null);
   });
 
-  test('[cds-hooks_2.0#110] the drill-down of a prediction is a card link; the source url is the general model card', () => {
+  test('[cds-hooks_2.0#110][cds-hooks_2.0#109] the drill-down of a prediction is a card link; the source url is the general model card', () => {
     assert.ok(cards.risk.links.some((l: { url: string }) => l.url.includes('/explanations/')));
     assert.ok(!cards.risk.source.url.includes('/explanations/'));
   });
@@ -207,13 +223,13 @@ describe('Feedback', () => {
 });
 
 describe('Security and CORS', () => {
-  test('[cds-hooks_2.0#176][cds-hooks_2.0#199] calls are authenticated with a signed JWT; a client whose keys were shared out of band (no jku) is accepted, a call without a JWT is not', async () => {
+  test('[cds-hooks_2.0#176][cds-hooks_2.0#177][cds-hooks_2.0#199][cds-hooks_2.0#205] calls are authenticated with a signed JWT; a client whose keys were shared out of band (no jku) is accepted, a call without a JWT is not', async () => {
     await request(t.app).post(path).send(hookRequest(SCORED)).expect(401);
     await request(t.app).get('/cds-services').expect(401);
     await request(t.app).get('/cds-services').set('Authorization', `Bearer ${await client.token('/cds-services')}`).expect(200);
   });
 
-  test('[cds-hooks_2.0#201][cds-hooks_2.0#203] JWTs signed with "none" or a symmetric algorithm are refused', async () => {
+  test('[cds-hooks_2.0#201][cds-hooks_2.0#203][cds-hooks_2.0#195] JWTs signed with "none", a symmetric algorithm or a key outside the trusted-client allowlist are refused', async () => {
     const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
     const claims = { iss: 'https://ehr.test', aud: `${PUBLIC}/cds-services`, exp: Math.floor(Date.now() / 1000) + 60, iat: Math.floor(Date.now() / 1000), jti: crypto.randomUUID() };
     const none = `${b64({ alg: 'none', typ: 'JWT', kid: client.key.kid })}.${b64(claims)}.`;
