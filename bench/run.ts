@@ -104,7 +104,8 @@ interface Results {
   pipeline?: Outcome<PipelineTiming>;
   explanations?: Outcome<{ timings: ExplanationTiming[]; problems: string[] }>;
   batch?: Outcome<{ patients: number; resources: number; mb: number; parseMs: number; scoreMs: number; loadModelMs: number; rows: Record<string, number> }>;
-  profile?: Outcome<ProfileSummary & { file: string }>;
+  /** The main thread's profile, then one per worker thread (the store's). */
+  profile?: Outcome<{ main: ProfileSummary & { file: string }; workers: (ProfileSummary & { thread: number })[] }>;
 }
 
 async function postJson(url: string, body: string): Promise<Sanity> {
@@ -256,12 +257,19 @@ async function main(): Promise<void> {
         } finally {
           await s.stop();
         }
-        const files = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile'));
-        const file = files.map((f) => join(profDir, f)).sort((a, b) => statSync(b).size - statSync(a).size)[0];
-        if (!file) throw new Error('node wrote no .cpuprofile (did the service exit cleanly on SIGTERM?)');
+        // node writes one file per thread: CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile; thread 0 is the main thread.
+        const files = readdirSync(profDir)
+          .filter((f) => f.endsWith('.cpuprofile'))
+          .map((f) => ({ path: join(profDir, f), thread: Number(f.split('.')[4]) }))
+          .sort((a, b) => a.thread - b.thread);
+        const main = files.find((f) => f.thread === 0);
+        if (!main) throw new Error('node wrote no .cpuprofile for the main thread (did the service exit cleanly on SIGTERM?)');
         // Kept outside the repository (several MB) for a look in Chrome DevTools.
-        copyFileSync(file, join(tmpdir(), 'riskcards-service.cpuprofile'));
-        return { ...summarizeCpuProfile(file, ROOT), file: '$TMPDIR/riskcards-service.cpuprofile' };
+        copyFileSync(main.path, join(tmpdir(), 'riskcards-service.cpuprofile'));
+        return {
+          main: { ...summarizeCpuProfile(main.path, ROOT), file: '$TMPDIR/riskcards-service.cpuprofile' },
+          workers: files.filter((f) => f.thread !== 0).map((f) => ({ ...summarizeCpuProfile(f.path, ROOT), thread: f.thread })),
+        };
       });
     }
   } finally {
@@ -443,19 +451,24 @@ function renderSection(r: Results): string {
   }
   if (warnings.length) L.push('', ...warnings.map((w) => `Warning: ${w}`));
 
-  const prof = value(r.profile);
-  if (prof || r.profile) {
+  const profiles = value(r.profile);
+  if (profiles || r.profile) {
     L.push('', '### CPU profile of the service under load (b)', '');
-    if (!prof) L.push(why(r.profile));
+    if (!profiles) L.push(why(r.profile));
     else {
+      const prof = profiles.main;
       const pct = (x: number) => `${((x / prof.busyMs) * 100).toFixed(1)} %`;
-      L.push(`${prof.file}: ${ms(prof.totalMs)} ms sampled, idle ${((prof.idleMs / prof.totalMs) * 100).toFixed(0)} %, GC ${pct(prof.gcMs)} of busy time. Shares below are of busy (non-idle) time.`);
+      L.push(`Main thread (answers the hooks), ${prof.file}: ${ms(prof.totalMs)} ms sampled, idle ${((prof.idleMs / prof.totalMs) * 100).toFixed(0)} %, GC ${pct(prof.gcMs)} of busy time. Shares below are of busy (non-idle) time.`);
       L.push('', 'Self time by module or package:', '');
       for (const x of prof.selfByModule) L.push(`- ${pct(x.ms)} ${x.name}`);
       L.push('', 'Self time by function:', '');
       for (const x of prof.selfByFunction) L.push(`- ${pct(x.ms)} ${x.name}`);
       L.push('', 'Inclusive time of functions in src/:', '');
       for (const x of prof.inclusiveSrc) L.push(`- ${pct(x.ms)} ${x.name}`);
+      for (const w of profiles.workers) {
+        const top = w.selfByModule.slice(0, 4).map((x) => `${x.name} ${((x.ms / w.busyMs) * 100).toFixed(0)} %`).join(', ');
+        L.push('', `Worker thread ${w.thread}: busy ${((w.busyMs / w.totalMs) * 100).toFixed(0)} % of ${ms(w.totalMs)} ms sampled; self time: ${top}.`);
+      }
     }
   }
   // Paths in messages are shown relative to the repository.

@@ -12,7 +12,8 @@ import { createLogger, type Logger } from './observe/logger.ts';
 import { loadModelPackages } from './models/model-package.ts';
 import { explanationProblems } from './explain/explainers.ts';
 import { bindPrefetchToModels, loadServiceDefinitions, type ServiceDefinition } from './cds/service-definitions.ts';
-import { openStore, type Store } from './store/store.ts';
+import type { Store } from './store/store.ts';
+import { openStoreInThread } from './store/store-thread.ts';
 import { loadTrustedClients } from './http/trusted-clients.ts';
 import { createClientVerifier, requireClientJwt } from './http/auth.ts';
 import { createApp } from './app.ts';
@@ -42,8 +43,9 @@ export async function startService(env: Record<string, string | undefined> = pro
   const started = performance.now();
   const config = loadConfig(env);
   const log = createLogger(config.logLevel);
-  // Models and the store do not depend on each other: load both at once (start-up time).
-  const opening = openStore({ dataDir: config.dataDir, ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}), log });
+  // Models and the store do not depend on each other: load both at once, the store in its own
+  // thread (start-up time, and its writes stay off the event loop that answers hooks).
+  const opening = openStoreInThread({ dataDir: config.dataDir, ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}), log });
   opening.catch(() => undefined);
   let models: Awaited<ReturnType<typeof loadModelPackages>>;
   let services: ServiceDefinition[];

@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import { openStore, type Store } from '../../src/store/store.ts';
+import { openStoreInThread } from '../../src/store/store-thread.ts';
 
 const PG_URL = process.env.RISKCARDS_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -49,6 +50,26 @@ const engines: { name: string; open(): Promise<Harness> }[] = [
       return {
         store: await openStore({ dataDir }),
         reopen: () => openStore({ dataDir }),
+        rawQuery: async <T,>(text: string) => {
+          const db = await PGlite.create(dataDir);
+          try {
+            return (await db.query<T>(text)).rows;
+          } finally {
+            await db.close();
+          }
+        },
+        cleanup: async () => rmSync(dataDir, { recursive: true, force: true }),
+      };
+    },
+  },
+  {
+    // What the service runs: the embedded engine in its own worker thread.
+    name: 'PGlite in a worker thread',
+    open: async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'rc-store-'));
+      return {
+        store: await openStoreInThread({ dataDir }),
+        reopen: () => openStoreInThread({ dataDir }),
         rawQuery: async <T,>(text: string) => {
           const db = await PGlite.create(dataDir);
           try {
@@ -134,6 +155,13 @@ for (const engine of engines) {
       assert.equal(await h.store.loadExplanation('dead-explanation-0001'), null);
     });
 
+    test('an explanation reads back whole once written out, nested values and text intact', async () => {
+      const payload = { prediction: { risk: 0.0712, inputs: [{ id: 'hdl', value: 52.5, unit: 'mg/dL', note: 'quote " backslash \\ <b>' }] }, createdAt: '2026-01-01T00:00:00Z' };
+      await h.store.saveExplanation('written-explanation-01', payload, new Date(Date.now() + 60_000));
+      await h.store.flush();
+      assert.deepEqual(await h.store.loadExplanation('written-explanation-01'), payload);
+    });
+
     test('migrations run again safely; feedback and audit rows survive a reopen as written', async () => {
       const card = randomUUID();
       const hookInstance = randomUUID();
@@ -169,7 +197,7 @@ test('replicas opening one fresh PostgreSQL schema at once migrate it exactly on
     await c.connect();
     try {
       const { rows } = await c.query('select id from rc_migrations order by id');
-      assert.deepEqual(rows.map((r) => r.id), [1]);
+      assert.deepEqual(rows.map((r) => r.id), [1, 2]);
     } finally {
       await c.end();
     }
@@ -180,4 +208,40 @@ test('replicas opening one fresh PostgreSQL schema at once migrate it exactly on
 
 test('a PostgreSQL server that cannot be reached fails openStore instead of starting without a store', async () => {
   await assert.rejects(openStore({ dataDir: '', databaseUrl: 'postgres://postgres@127.0.0.1:1/test' }));
+});
+
+test('in a worker thread too, a store that cannot open fails the open with the reason', async () => {
+  await assert.rejects(openStoreInThread({ dataDir: '', databaseUrl: 'postgres://postgres@127.0.0.1:1/test' }), /ECONNREFUSED|connect/);
+});
+
+test('calls to a closed thread store are refused, not left waiting', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'rc-store-'));
+  try {
+    const store = await openStoreInThread({ dataDir });
+    await store.close();
+    await assert.rejects(store.ping(), /closed/);
+    await assert.rejects(store.recordFeedback('svc', [{ card: randomUUID(), outcome: 'accepted', outcomeTimestamp: '2026-01-01T00:00:00Z' }]), /closed/);
+    await assert.rejects(store.recordAudit({ time: new Date(), serviceId: 's', modelId: 'm', modelVersion: '1', risk: null, cardUuids: [], latencyMs: 1, status: 200, outcome: 'card' }), /closed/);
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test('audit rows posted to the thread are written out on close', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'rc-store-'));
+  try {
+    const store = await openStoreInThread({ dataDir });
+    const hookInstance = randomUUID();
+    for (let i = 0; i < 300; i++) await store.recordAudit({ time: new Date(), serviceId: 's', hookInstance, modelId: 'm', modelVersion: '1', risk: i / 1000, cardUuids: [randomUUID()], latencyMs: 1, status: 200, outcome: 'card' });
+    await store.close();
+    const db = await PGlite.create(dataDir);
+    try {
+      const { rows } = await db.query<{ n: number }>(`select count(*)::int as n from rc_audit where hook_instance = '${hookInstance}'`);
+      assert.equal(rows[0]!.n, 300);
+    } finally {
+      await db.close();
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 });
