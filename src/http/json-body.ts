@@ -5,16 +5,40 @@
 import express, { type RequestHandler } from 'express';
 import { badRequest } from '../errors.ts';
 
-/** Depth of the deepest nesting, walked iteratively (no recursion on hostile input). */
+/**
+ * Depth of the deepest nesting, walked iteratively (no recursion on hostile input). Runs on every
+ * request: two flat stacks and no per-node allocation (a stack of [value, depth] pairs and
+ * Object.values arrays cost seven times as much on a 75 KB prefetch body).
+ */
 export function jsonDepth(value: unknown, stopAt: number): number {
+  if (typeof value !== 'object' || value === null) return 0;
   let max = 0;
-  const stack: [unknown, number][] = [[value, 1]];
-  while (stack.length) {
-    const [v, d] = stack.pop()!;
-    if (typeof v !== 'object' || v === null) continue;
-    if (d > max) max = d;
-    if (max > stopAt) return max;
-    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, d + 1]);
+  const values: object[] = [value];
+  const depths: number[] = [1];
+  while (values.length) {
+    const v = values.pop()!;
+    const d = depths.pop()!;
+    if (d > max) {
+      max = d;
+      if (max > stopAt) return max;
+    }
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const c: unknown = v[i];
+        if (typeof c === 'object' && c !== null) {
+          values.push(c);
+          depths.push(d + 1);
+        }
+      }
+    } else {
+      for (const k in v) {
+        const c: unknown = (v as Record<string, unknown>)[k];
+        if (typeof c === 'object' && c !== null) {
+          values.push(c);
+          depths.push(d + 1);
+        }
+      }
+    }
   }
   return max;
 }
