@@ -24,10 +24,13 @@ COPY bin ./bin
 COPY models ./models
 COPY cds-hooks ./cds-hooks
 COPY config ./config
-RUN mkdir -p /data && chown node:node /data
+COPY scripts/build.mjs ./scripts/build.mjs
+# The service runs as plain JavaScript (dist/main.js + dist/store-worker.js): no transpiling at start.
+RUN node scripts/build.mjs \
+ && mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 8080
 VOLUME ["/data"]
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "--import", "tsx", "src/main.ts"]
+CMD ["node", "--enable-source-maps", "dist/main.js"]

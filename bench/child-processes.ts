@@ -70,7 +70,8 @@ export interface ServiceChild extends Child {
 export async function startServiceProcess(root: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<ServiceChild> {
   const port = await freePort();
   const started = performance.now();
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts'], {
+  // What `npm start` runs: the built dist/main.js (bench/run.ts builds it first).
+  const child = spawn(process.execPath, [...nodeArgs, 'dist/main.js'], {
     cwd: root,
     env: cleanEnv({ ...env, PORT: String(port), RISKCARDS_PUBLIC_URL: `http://127.0.0.1:${port}` }),
     stdio: ['ignore', 'pipe', 'pipe'],

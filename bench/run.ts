@@ -14,10 +14,13 @@
  * Flags (or environment): --duration s (BENCH_DURATION, 10), --connections n (BENCH_CONNECTIONS, 50),
  * --warmup s (BENCH_WARMUP, 2), --patient id, --batch-patients n (BENCH_BATCH_PATIENTS, 2000),
  * --only list (http,startup,pipeline,explain,batch), --profile, --no-write, --log-level level,
- * --models id,id (give the service only these packages of models/ and their services in cds-hooks/).
+ * --models id,id (give the service only these packages of models/ and their services in cds-hooks/),
+ * --database-url postgres://... (BENCH_DATABASE_URL; the service stores in that PostgreSQL server,
+ * in a fresh schema dropped afterwards, instead of the embedded PGlite).
  */
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Bundle } from 'fhir/r4.js';
@@ -47,6 +50,7 @@ const { values: flags } = parseArgs({
     'no-write': { type: 'boolean', default: false },
     'log-level': { type: 'string', default: 'info' },
     models: { type: 'string' },
+    'database-url': { type: 'string', default: process.env.BENCH_DATABASE_URL },
   },
 });
 const durationSec = positive('duration');
@@ -133,8 +137,12 @@ async function loadService(svc: ServiceChild, bodyFile: string, bodyText: string
 let modelsDir: string | undefined;
 let servicesDir: string | undefined;
 
+/** With --database-url: that server, with search_path set to a schema of the bench's own. */
+let databaseUrl: string | undefined;
+
 function serviceEnv(dataDir: string, now: string): Record<string, string> {
   return {
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     ...(modelsDir ? { RISKCARDS_MODELS_DIR: modelsDir } : {}),
     ...(servicesDir ? { RISKCARDS_SERVICES_DIR: servicesDir } : {}),
     RISKCARDS_AUTH: 'off',
@@ -151,7 +159,26 @@ async function main(): Promise<void> {
   const r: Results = { started: new Date(), machine: describeMachine(ROOT) };
   let fhir: { url: string; close(): Promise<void> } | undefined;
   let svc: ServiceChild | undefined;
+  let dropSchema: (() => Promise<void>) | undefined;
   try {
+    // The service runs as `npm start` runs it: built into dist/ first.
+    execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    if (flags['database-url']) {
+      const { default: pg } = await import('pg');
+      const base = flags['database-url'];
+      const schema = `rc_bench_${process.pid}_${Date.now()}`;
+      const admin = new pg.Client({ connectionString: base });
+      await admin.connect();
+      await admin.query(`create schema ${schema}`);
+      await admin.end();
+      databaseUrl = `${base}${base.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+      dropSchema = async () => {
+        const c = new pg.Client({ connectionString: base });
+        await c.connect();
+        await c.query(`drop schema ${schema} cascade`);
+        await c.end();
+      };
+    }
     if (flags.models) {
       modelsDir = join(tmp, 'models');
       mkdirSync(modelsDir);
@@ -275,6 +302,7 @@ async function main(): Promise<void> {
   } finally {
     await svc?.stop();
     await fhir?.close();
+    await dropSchema?.().catch(() => undefined);
     rmSync(tmp, { recursive: true, force: true });
   }
 
@@ -337,7 +365,7 @@ function renderSection(r: Results): string {
   L.push(`## ${r.started.toISOString().replace(/\.\d+Z$/, 'Z')}`);
   L.push('');
   L.push(`Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGb.toFixed(1)} GB, ${m.os}, Node ${m.node}; load average at start ${m.loadAtStart.toFixed(2)}; commit ${m.commit}.`);
-  L.push(`Settings: ${connections} connections, ${durationSec} s per HTTP run after ${warmupSec} s warm-up; autocannon in its own process on 127.0.0.1; service log level ${flags['log-level']}, RISKCARDS_AUTH=off, PGlite store in a temp folder; service models: ${flags.models ?? 'all of models/'}.`);
+  L.push(`Settings: ${connections} connections, ${durationSec} s per HTTP run after ${warmupSec} s warm-up; autocannon in its own process on 127.0.0.1; service log level ${flags['log-level']}, RISKCARDS_AUTH=off, ${flags['database-url'] ? 'PostgreSQL server store (DATABASE_URL, a fresh schema; the server runs on the same 2 cores)' : 'embedded PGlite store in a temp folder (its own worker thread)'}; service models: ${flags.models ?? 'all of models/'}.`);
   const body = value(r.body);
   if (body) {
     L.push(
@@ -381,7 +409,7 @@ function renderSection(r: Results): string {
   const cold = value(r.cold);
   const warm = value(r.warm);
   const rss = value(r.rss);
-  L.push(`- Start to ready, fresh data folder: ${cold ? `${ms(cold.spawnToReadyMs)} ms from spawn to /readyz 200; service logged readyMs ${cold.loggedReadyMs ?? 'n/a'}` : why(r.cold)}`);
+  L.push(`- Start to ready, ${flags['database-url'] ? 'fresh schema' : 'fresh data folder'}: ${cold ? `${ms(cold.spawnToReadyMs)} ms from spawn to /readyz 200; service logged readyMs ${cold.loggedReadyMs ?? 'n/a'}` : why(r.cold)}`);
   L.push(`- Start to ready, warm restart: ${warm ? `${ms(warm.spawnToReadyMs)} ms from spawn to /readyz 200; service logged readyMs ${warm.loggedReadyMs ?? 'n/a'}` : why(r.warm)}`);
   L.push(`- Service RSS during (b) and (c): ${rss ? `peak VmRSS ${rss.peakRssMb.toFixed(0)} MB, VmHWM ${rss.hwmMb.toFixed(0)} MB` : why(r.rss)}`);
   L.push('');

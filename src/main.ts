@@ -12,7 +12,7 @@ import { createLogger, type Logger } from './observe/logger.ts';
 import { loadModelPackages } from './models/model-package.ts';
 import { explanationProblems } from './explain/explainers.ts';
 import { bindPrefetchToModels, loadServiceDefinitions, type ServiceDefinition } from './cds/service-definitions.ts';
-import type { Store } from './store/store.ts';
+import { openStore, type Store } from './store/store.ts';
 import { openStoreInThread } from './store/store-thread.ts';
 import { loadTrustedClients } from './http/trusted-clients.ts';
 import { createClientVerifier, requireClientJwt } from './http/auth.ts';
@@ -43,14 +43,21 @@ export async function startService(env: Record<string, string | undefined> = pro
   const started = performance.now();
   const config = loadConfig(env);
   const log = createLogger(config.logLevel);
-  // Models and the store do not depend on each other: load both at once, the store in its own
-  // thread (start-up time, and its writes stay off the event loop that answers hooks).
-  const opening = openStoreInThread({ dataDir: config.dataDir, ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}), log });
+  // Models and the store do not depend on each other: load both at once. The embedded engine
+  // (PGlite, WebAssembly) runs in its own thread so that its work stays off the event loop that
+  // answers hooks; a PostgreSQL server does that work in its own process, so `pg` stays here (a
+  // worker thread would cost a second V8 heap, ~40 MB, for nothing).
+  const opening = config.databaseUrl ? openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, log }) : openStoreInThread({ dataDir: config.dataDir, log });
   opening.catch(() => undefined);
+  // Start-up budget, logged with "ready": how long the store and the models each took.
+  let storeMs = 0;
+  void opening.then(() => (storeMs = Math.round(performance.now() - started)), () => undefined);
+  let modelsMs = 0;
   let models: Awaited<ReturnType<typeof loadModelPackages>>;
   let services: ServiceDefinition[];
   try {
     models = await loadModelPackages(config.modelsDir);
+    modelsMs = Math.round(performance.now() - started);
     const explanationIssues = [...models.values()].flatMap((m) => explanationProblems(m.manifest).map((p) => `${m.manifest.id}: ${p}`));
     if (explanationIssues.length) throw new Error(`model packages cannot be explained:\n- ${explanationIssues.join('\n- ')}`);
     const loaded = models;
@@ -112,7 +119,7 @@ export async function startService(env: Record<string, string | undefined> = pro
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   ready = true;
-  log.info({ port, models: [...models.values()].map((m) => `${m.manifest.id}@${m.manifest.version}`), services: services.map((s) => s.id), readyMs: Math.round(performance.now() - started) }, 'ready');
+  log.info({ port, models: [...models.values()].map((m) => `${m.manifest.id}@${m.manifest.version}`), services: services.map((s) => s.id), readyMs: Math.round(performance.now() - started), storeMs, modelsMs, sinceProcessStartMs: Math.round(performance.now()) }, 'ready');
 
   const stop = async () => {
     if (draining) return;
