@@ -20,7 +20,10 @@ rmSync(outdir, { recursive: true, force: true });
 const started = performance.now();
 await build({
   absWorkingDir: root.pathname,
-  entryPoints: { main: 'src/main.ts', 'store-worker': 'src/store/store-worker.ts' },
+  entryPoints: { main: 'src/start.ts', 'store-worker': 'src/store/store-worker.ts' },
+  // start.ts imports main.ts dynamically: split, so that its packages load after the store's thread has started.
+  splitting: true,
+  chunkNames: 'chunk-[hash]',
   outdir,
   bundle: true,
   packages: 'external',

@@ -14,6 +14,7 @@ import { explanationProblems } from './explain/explainers.ts';
 import { bindPrefetchToModels, loadServiceDefinitions, type ServiceDefinition } from './cds/service-definitions.ts';
 import { openStore, type Store } from './store/store.ts';
 import { openStoreInThread } from './store/store-thread.ts';
+import type { EarlyStore } from './early-store.ts';
 import { loadTrustedClients } from './http/trusted-clients.ts';
 import { createClientVerifier, requireClientJwt } from './http/auth.ts';
 import { createApp } from './app.ts';
@@ -39,25 +40,37 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-export async function startService(env: Record<string, string | undefined> = process.env): Promise<RunningService> {
+export async function startService(env: Record<string, string | undefined> = process.env, early?: EarlyStore): Promise<RunningService> {
   const started = performance.now();
-  const config = loadConfig(env);
+  let config: Readonly<Config>;
+  try {
+    config = loadConfig(env);
+  } catch (e) {
+    await early?.opening.then((s) => s.close()).catch(() => undefined);
+    throw e;
+  }
   const log = createLogger(config.logLevel);
   // Models and the store do not depend on each other: load both at once. The embedded engine
   // (PGlite, WebAssembly) runs in its own thread so that its work stays off the event loop that
   // answers hooks; a PostgreSQL server does that work in its own process, so `pg` stays here (a
   // worker thread would cost a second V8 heap, ~40 MB, for nothing).
-  const opening = config.databaseUrl ? openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, log }) : openStoreInThread({ dataDir: config.dataDir, log });
+  // An early store (start.ts) was opened from the same environment, so for the same folder.
+  if (early) early.bindLog(log);
+  const opening = config.databaseUrl
+    ? openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, log })
+    : early && early.dataDir === config.dataDir
+      ? early.opening
+      : openStoreInThread({ dataDir: config.dataDir, log });
   opening.catch(() => undefined);
-  // Start-up budget, logged with "ready": how long the store and the models each took.
-  let storeMs = 0;
-  void opening.then(() => (storeMs = Math.round(performance.now() - started)), () => undefined);
-  let modelsMs = 0;
+  // Start-up budget, logged with "ready": when the store and the models were ready, in ms since the process started.
+  let storeAtMs = 0;
+  void opening.then(() => (storeAtMs = Math.round(performance.now())), () => undefined);
+  let modelsAtMs = 0;
   let models: Awaited<ReturnType<typeof loadModelPackages>>;
   let services: ServiceDefinition[];
   try {
     models = await loadModelPackages(config.modelsDir);
-    modelsMs = Math.round(performance.now() - started);
+    modelsAtMs = Math.round(performance.now());
     const explanationIssues = [...models.values()].flatMap((m) => explanationProblems(m.manifest).map((p) => `${m.manifest.id}: ${p}`));
     if (explanationIssues.length) throw new Error(`model packages cannot be explained:\n- ${explanationIssues.join('\n- ')}`);
     const loaded = models;
@@ -119,7 +132,7 @@ export async function startService(env: Record<string, string | undefined> = pro
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   ready = true;
-  log.info({ port, models: [...models.values()].map((m) => `${m.manifest.id}@${m.manifest.version}`), services: services.map((s) => s.id), readyMs: Math.round(performance.now() - started), storeMs, modelsMs, sinceProcessStartMs: Math.round(performance.now()) }, 'ready');
+  log.info({ port, models: [...models.values()].map((m) => `${m.manifest.id}@${m.manifest.version}`), services: services.map((s) => s.id), readyMs: Math.round(performance.now() - started), storeAtMs, modelsAtMs, readyAtMs: Math.round(performance.now()) }, 'ready');
 
   const stop = async () => {
     if (draining) return;
@@ -136,9 +149,9 @@ export async function startService(env: Record<string, string | undefined> = pro
   return { server, store, log, url: `http://127.0.0.1:${port}`, stop };
 }
 
-const isMain = import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/src/main.ts');
-if (isMain) {
-  startService().then(
+/** Starts the service with signal handling; a failure to start is printed as sentences and exits 1. */
+export function runMain(env: Record<string, string | undefined> = process.env, early?: EarlyStore): void {
+  startService(env, early).then(
     (svc) => {
       const shutdown = () => {
         svc.stop().then(
@@ -155,3 +168,6 @@ if (isMain) {
     },
   );
 }
+
+// `node --import tsx src/main.ts` (the tests, development); `npm start` enters through start.ts.
+if (process.argv[1]?.endsWith('/src/main.ts')) runMain();

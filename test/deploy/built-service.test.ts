@@ -32,18 +32,18 @@ test('the built service starts, answers patient-view with a risk card and stops 
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   try {
-    const ready = await new Promise<{ port: number; storeMs: number }>((resolve, reject) => {
+    const ready = await new Promise<{ port: number; storeAtMs: number }>((resolve, reject) => {
       let buf = '';
       child.stdout.on('data', (d: Buffer) => {
         buf += d.toString();
         for (const line of buf.split('\n')) {
-          if (line.includes('"msg":"ready"')) resolve(JSON.parse(line) as { port: number; storeMs: number });
+          if (line.includes('"msg":"ready"')) resolve(JSON.parse(line) as { port: number; storeAtMs: number });
         }
       });
       child.once('exit', (code) => reject(new Error(`exited ${code} before ready: ${stderr}`)));
     });
     assert.ok(ready.port > 0);
-    assert.ok(ready.storeMs > 0, 'the store was opened');
+    assert.ok(ready.storeAtMs > 0, 'the store was opened');
     const base = `http://127.0.0.1:${ready.port}`;
     assert.equal((await fetch(`${base}/readyz`)).status, 200);
     const res = await fetch(`${base}/cds-services/riskcards-ascvd-pce`, {
