@@ -145,6 +145,7 @@ export async function startService(env: Record<string, string | undefined> = pro
     });
     await store.close();
     log.info('stopped');
+    log.flush();
   };
   return { server, store, log, url: `http://127.0.0.1:${port}`, stop };
 }

@@ -4,7 +4,7 @@
  * by the caller. Headers and bodies are never passed to the logger; the redact list is a second
  * line of defence should someone try.
  */
-import { pino, type Logger, type DestinationStream } from 'pino';
+import { pino, destination as pinoDestination, type Logger, type DestinationStream } from 'pino';
 
 export type { Logger };
 
@@ -32,6 +32,9 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
         censor: '[redacted]',
       },
     },
-    destination,
+    // Standard output, written in chunks of at least 4 KB (about a dozen request lines) rather than
+    // one write call per line on the event loop. pino flushes what is buffered when the process
+    // exits; a SIGKILL can lose the last few lines (the audit trail is in the store, not here).
+    destination ?? pinoDestination({ dest: 1, sync: false, minLength: 4096 }),
   );
 }

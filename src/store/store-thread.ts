@@ -18,7 +18,7 @@ export interface StoreOpenOptions {
 }
 
 type Method = { [K in keyof Store]: Store[K] extends (...args: never[]) => unknown ? K : never }[keyof Store];
-/** A call to the worker: with an id the worker answers it; without, it is fire-and-forget. */
+/** A call to the worker (posted alone, or several in an array): with an id the worker answers it; without, it is fire-and-forget. */
 export interface StoreCall {
   id?: number;
   op: Method;
@@ -100,8 +100,19 @@ export async function openStoreInThread(opts: StoreOpenOptions & { log?: StoreLo
     throw e;
   }
 
+  // Batched writes (audit rows, explanation pages) are posted together once per turn of the event
+  // loop: one message for all the calls answered in that turn instead of one each. A call that
+  // waits for an answer posts what is queued first, so it never overtakes an earlier write.
+  let queued: StoreCall[] = [];
+  const postQueued = () => {
+    if (!queued.length) return;
+    const batch = queued;
+    queued = [];
+    if (!down) worker.postMessage(batch);
+  };
   const call = <T>(op: Method, ...args: unknown[]): Promise<T> => {
     if (down) return Promise.reject(down);
+    postQueued();
     const id = nextId++;
     return new Promise<T>((resolve, reject) => {
       pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
@@ -111,7 +122,8 @@ export async function openStoreInThread(opts: StoreOpenOptions & { log?: StoreLo
   /** Batched writes: posted, not answered (the worker logs a failed batch, as store.ts does). */
   const post = (op: Method, ...args: unknown[]): Promise<void> => {
     if (down) return Promise.reject(down);
-    worker.postMessage({ op, args } satisfies StoreCall);
+    if (!queued.length) setImmediate(postQueued);
+    queued.push({ op, args });
     return Promise.resolve();
   };
 

@@ -2,12 +2,12 @@
  * The store's own thread (see store-thread.ts): opens the store here and answers the calls the
  * main thread posts. Log lines are posted back; nothing here writes to stdout.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { openStore, type Store } from './store.ts';
 import type { StoreCall, StoreMessage, StoreOpenOptions } from './store-thread.ts';
 
-const port = parentPort;
-if (!port) throw new Error('store-worker.ts runs only as a worker thread');
+if (!parentPort) throw new Error('store-worker.ts runs only as a worker thread');
+const port: MessagePort = parentPort;
 
 const post = (m: StoreMessage) => port.postMessage(m);
 const errorOf = (e: unknown) => {
@@ -29,7 +29,12 @@ try {
   process.exit(1);
 }
 
-port.on('message', (call: StoreCall) => {
+port.on('message', (message: StoreCall | StoreCall[]) => {
+  if (Array.isArray(message)) for (const call of message) handle(call);
+  else handle(message);
+});
+
+function handle(call: StoreCall): void {
   const method = store[call.op] as (...args: unknown[]) => Promise<unknown>;
   let result: Promise<unknown>;
   try {
@@ -47,4 +52,4 @@ port.on('message', (call: StoreCall) => {
       else post({ kind: 'log', level: 'error', obj: { err: errorOf(e), op: call.op }, msg: 'store write failed' });
     },
   );
-});
+}
