@@ -133,6 +133,8 @@ export async function startService(env: Record<string, string | undefined> = pro
   const port = typeof address === 'object' && address ? address.port : config.port;
   ready = true;
   log.info({ port, models: [...models.values()].map((m) => `${m.manifest.id}@${m.manifest.version}`), services: services.map((s) => s.id), readyMs: Math.round(performance.now() - started), storeAtMs, modelsAtMs, readyAtMs: Math.round(performance.now()) }, 'ready');
+  // Whoever waits for this line (an orchestrator's log, the tests, the benchmark) sees it now.
+  log.flush();
 
   const stop = async () => {
     if (draining) return;

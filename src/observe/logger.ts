@@ -9,6 +9,23 @@ import { pino, destination as pinoDestination, type Logger, type DestinationStre
 export type { Logger };
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {
+  // Standard output is written in chunks of at least 4 KB (about a dozen request lines) rather than
+  // one write call per line on the event loop, and at least every 250 ms, so a quiet service's
+  // lines are not held back. pino flushes what is buffered when the process exits; a SIGKILL can
+  // lose the last 250 ms of lines (the audit trail is in the store, not here).
+  let stdout: ReturnType<typeof pinoDestination> | undefined;
+  if (!destination) {
+    const out = pinoDestination({ dest: 1, sync: false, minLength: 4096 });
+    setInterval(() => {
+      // flush() does nothing while a write is in progress.
+      try {
+        out.flush();
+      } catch {
+        /* not ready yet: the next tick flushes */
+      }
+    }, 250).unref();
+    stdout = out;
+  }
   return pino(
     {
       level,
@@ -32,9 +49,6 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
         censor: '[redacted]',
       },
     },
-    // Standard output, written in chunks of at least 4 KB (about a dozen request lines) rather than
-    // one write call per line on the event loop. pino flushes what is buffered when the process
-    // exits; a SIGKILL can lose the last few lines (the audit trail is in the store, not here).
-    destination ?? pinoDestination({ dest: 1, sync: false, minLength: 4096 }),
+    destination ?? stdout,
   );
 }
