@@ -245,3 +245,20 @@ test('audit rows posted to the thread are written out on close', async () => {
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+test('the embedded engine runs with 16 MB of shared buffers, kept in its folder (memory and start-up budget)', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'rc-store-'));
+  try {
+    const store = await openStore({ dataDir });
+    await store.close();
+    const db = await PGlite.create(dataDir);
+    try {
+      const { rows } = await db.query<{ shared_buffers: string }>('show shared_buffers');
+      assert.equal(rows[0]!.shared_buffers, '16MB');
+    } finally {
+      await db.close();
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
