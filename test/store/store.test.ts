@@ -42,46 +42,33 @@ interface Harness {
   cleanup(): Promise<void>;
 }
 
+/** PGlite in a temp folder, opened with `openWith`; raw reads open the folder directly. */
+function pgliteEngine(name: string, openWith: (dataDir: string) => Promise<Store>): { name: string; open(): Promise<Harness> } {
+  return {
+    name,
+    open: async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'rc-store-'));
+      return {
+        store: await openWith(dataDir),
+        reopen: () => openWith(dataDir),
+        rawQuery: async <T,>(text: string) => {
+          const db = await PGlite.create(dataDir);
+          try {
+            return (await db.query<T>(text)).rows;
+          } finally {
+            await db.close();
+          }
+        },
+        cleanup: async () => rmSync(dataDir, { recursive: true, force: true }),
+      };
+    },
+  };
+}
+
 const engines: { name: string; open(): Promise<Harness> }[] = [
-  {
-    name: 'PGlite (embedded)',
-    open: async () => {
-      const dataDir = mkdtempSync(join(tmpdir(), 'rc-store-'));
-      return {
-        store: await openStore({ dataDir }),
-        reopen: () => openStore({ dataDir }),
-        rawQuery: async <T,>(text: string) => {
-          const db = await PGlite.create(dataDir);
-          try {
-            return (await db.query<T>(text)).rows;
-          } finally {
-            await db.close();
-          }
-        },
-        cleanup: async () => rmSync(dataDir, { recursive: true, force: true }),
-      };
-    },
-  },
-  {
-    // What the service runs: the embedded engine in its own worker thread.
-    name: 'PGlite in a worker thread',
-    open: async () => {
-      const dataDir = mkdtempSync(join(tmpdir(), 'rc-store-'));
-      return {
-        store: await openStoreInThread({ dataDir }),
-        reopen: () => openStoreInThread({ dataDir }),
-        rawQuery: async <T,>(text: string) => {
-          const db = await PGlite.create(dataDir);
-          try {
-            return (await db.query<T>(text)).rows;
-          } finally {
-            await db.close();
-          }
-        },
-        cleanup: async () => rmSync(dataDir, { recursive: true, force: true }),
-      };
-    },
-  },
+  pgliteEngine('PGlite (embedded)', (dataDir) => openStore({ dataDir })),
+  // What the service runs: the embedded engine in its own worker thread.
+  pgliteEngine('PGlite in a worker thread', (dataDir) => openStoreInThread({ dataDir })),
   {
     name: 'PostgreSQL server',
     open: async () => {
