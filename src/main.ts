@@ -14,7 +14,7 @@ import { explanationProblems } from './explain/explainers.ts';
 import { bindPrefetchToModels, loadServiceDefinitions, type ServiceDefinition } from './cds/service-definitions.ts';
 import { openStore, type Store } from './store/store.ts';
 import { openStoreInThread } from './store/store-thread.ts';
-import type { EarlyStore } from './early-store.ts';
+import type { EarlyStore } from './store/early-store.ts';
 import { loadTrustedClients } from './http/trusted-clients.ts';
 import { createClientVerifier, requireClientJwt } from './http/auth.ts';
 import { createApp } from './app.ts';

@@ -14,7 +14,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DecodedModel } from '../models/onnx-schema.ts';
 import type { ModelPackage } from '../models/model-package.ts';
-import { registerExplainer } from './explainers.ts';
+import { registerExplainer, type Explainer } from './explainers.ts';
+import type { ModelManifest } from '../models/manifest.ts';
 
 interface Tree {
   feature: Int32Array;
@@ -244,32 +245,46 @@ export function treeShapMargin(e: TreeEnsemble, x: ArrayLike<number>): { phi: Fl
 
 const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
 
-registerExplainer('tree-shap', {
-  plan(pkg: ModelPackage, x: readonly number[]) {
-    const e = treeEnsembleOf(pkg.graph);
-    // The model's own output for x comes from the same batch as the what-if rows.
-    return {
-      rows: Float64Array.from(x),
-      count: 1,
-      complete(risks: Float64Array) {
-        const { phi, expected, margin } = treeShapMargin(e, x);
-        const risk = risks[0]!;
-        const referenceRisk = e.logistic ? sigmoid(expected) : expected;
-        const dMargin = margin - expected;
-        // Scale log-odds contributions into risk units so that they add up to risk - referenceRisk.
-        const scale = Math.abs(dMargin) > 1e-12 ? (risk - referenceRisk) / dMargin : e.logistic ? risk * (1 - risk) : 1;
-        return {
-          risk,
-          referenceRisk,
-          contributions: pkg.featureIds.map((feature, j) => ({ feature, contribution: (phi[j] ?? 0) * scale })),
-        };
-      },
-    };
-  },
-  problems(manifest) {
-    return manifest.input.type === 'float32' || manifest.input.type === 'float64' ? [] : ['TreeSHAP needs a numeric tensor input.'];
-  },
-});
+/**
+ * An explainer of a tree ensemble from Shapley values of its margin (log-odds for a logistic
+ * ensemble): the model's own output for x comes from the same batch as the what-if rows, and the
+ * margin contributions are scaled into risk units so that they add up to risk - reference risk.
+ */
+function treeMarginExplainer(
+  shapMargin: (e: TreeEnsemble, x: readonly number[], pkg: ModelPackage) => { phi: Float64Array; expected: number; margin: number },
+  problems: (manifest: ModelManifest) => string[],
+): Explainer {
+  return {
+    plan(pkg: ModelPackage, x: readonly number[]) {
+      const e = treeEnsembleOf(pkg.graph);
+      return {
+        rows: Float64Array.from(x),
+        count: 1,
+        complete(risks: Float64Array) {
+          const { phi, expected, margin } = shapMargin(e, x, pkg);
+          const risk = risks[0]!;
+          const referenceRisk = e.logistic ? sigmoid(expected) : expected;
+          const dMargin = margin - expected;
+          const scale = Math.abs(dMargin) > 1e-12 ? (risk - referenceRisk) / dMargin : e.logistic ? risk * (1 - risk) : 1;
+          return {
+            risk,
+            referenceRisk,
+            contributions: pkg.featureIds.map((feature, j) => ({ feature, contribution: (phi[j] ?? 0) * scale })),
+          };
+        },
+      };
+    },
+    problems,
+  };
+}
+
+registerExplainer(
+  'tree-shap',
+  treeMarginExplainer(
+    (e, x) => treeShapMargin(e, x),
+    (manifest) => (manifest.input.type === 'float32' || manifest.input.type === 'float64' ? [] : ['TreeSHAP needs a numeric tensor input.']),
+  ),
+);
 
 /**
  * Interventional Shapley values of the margin against a background sample (Janzing et al. 2020;
@@ -321,23 +336,10 @@ function backgroundOf(pkg: ModelPackage): number[][] {
   return rows;
 }
 
-registerExplainer('interventional-tree-shap', {
-  plan(pkg: ModelPackage, x: readonly number[]) {
-    const e = treeEnsembleOf(pkg.graph);
-    return {
-      rows: Float64Array.from(x),
-      count: 1,
-      complete(risks: Float64Array) {
-        const { phi, expected, margin } = interventionalShapMargin(e, x, backgroundOf(pkg));
-        const risk = risks[0]!;
-        const referenceRisk = e.logistic ? sigmoid(expected) : expected;
-        const dMargin = margin - expected;
-        const scale = Math.abs(dMargin) > 1e-12 ? (risk - referenceRisk) / dMargin : e.logistic ? risk * (1 - risk) : 1;
-        return { risk, referenceRisk, contributions: pkg.featureIds.map((feature, j) => ({ feature, contribution: (phi[j] ?? 0) * scale })) };
-      },
-    };
-  },
-  problems(manifest) {
-    return manifest.features.length > 12 ? ['Interventional TreeSHAP here enumerates coalitions: at most 12 inputs.'] : [];
-  },
-});
+registerExplainer(
+  'interventional-tree-shap',
+  treeMarginExplainer(
+    (e, x, pkg) => interventionalShapMargin(e, x, backgroundOf(pkg)),
+    (manifest) => (manifest.features.length > 12 ? ['Interventional TreeSHAP here enumerates coalitions: at most 12 inputs.'] : []),
+  ),
+);

@@ -28,14 +28,19 @@ const model = r4 as unknown as {
   pathsDefinedElsewhere: Record<string, string>;
 };
 
-/** The model path a child element has: inline backbone elements keep the path, typed elements start at their type. */
-function childPath(parent: string | undefined, name: string): string | undefined {
+/** The model's path of element `name` under `parent` ("Observation.component.value"), if the model knows the parent. */
+function elementPath(parent: string | undefined, name: string): string | undefined {
   if (parent === undefined) return undefined;
-  let p = `${parent}.${name}`;
-  p = model.pathsDefinedElsewhere[p] ?? p;
-  const type = model.path2Type[p];
+  const p = `${parent}.${name}`;
+  return model.pathsDefinedElsewhere[p] ?? p;
+}
+
+/** The path a child's own elements hang from: inline backbone elements keep theirs, typed elements start at their type. */
+function pathOfValue(element: string | undefined): string | undefined {
+  if (element === undefined) return undefined;
+  const type = model.path2Type[element];
   if (type === undefined) return undefined;
-  return type === 'BackboneElement' || type === 'Element' ? p : type;
+  return type === 'BackboneElement' || type === 'Element' ? element : type;
 }
 
 function navigate(input: Node[], name: string): Node[] {
@@ -44,7 +49,7 @@ function navigate(input: Node[], name: string): Node[] {
     const v = n.value;
     if (v === null || typeof v !== 'object' || Array.isArray(v)) continue;
     const obj = v as Record<string, Json>;
-    const full = n.path === undefined ? undefined : model.pathsDefinedElsewhere[`${n.path}.${name}`] ?? `${n.path}.${name}`;
+    const full = elementPath(n.path, name);
     const choices = full === undefined ? undefined : model.choiceTypePaths[full];
     if (choices) {
       for (const t of choices) {
@@ -58,7 +63,7 @@ function navigate(input: Node[], name: string): Node[] {
       continue;
     }
     const x = obj[name];
-    if (x !== undefined && x !== null) push(out, x, childPath(n.path, name));
+    if (x !== undefined && x !== null) push(out, x, pathOfValue(full));
   }
   return out;
 }
@@ -204,7 +209,7 @@ export function compileFhirPathSubset(expr: string): ((resource: unknown) => unk
     }
     return left;
   };
-  const term = (first: boolean): Eval => {
+  const term = (): Eval => {
     const t = tokens[pos];
     if (!t) throw new Unsupported('end');
     if (t.kind === 'str' || t.kind === 'num') {
@@ -228,13 +233,13 @@ export function compileFhirPathSubset(expr: string): ((resource: unknown) => unk
       pos++;
       const name = t.text;
       // A leading type name ("Observation.value") selects the input if it is of that resource type.
-      if (first && /^[A-Z]/.test(name)) return (input) => input.filter((n) => (n.value as { resourceType?: unknown } | null)?.resourceType === name);
+      if (/^[A-Z]/.test(name)) return (input) => input.filter((n) => (n.value as { resourceType?: unknown } | null)?.resourceType === name);
       return (input) => navigate(input, name);
     }
     throw new Unsupported(t.text);
   };
   const pathExpr = (): Eval => {
-    let e = term(true);
+    let e = term();
     while (peek('.', 'op')) {
       pos++;
       const t = tokens[pos];

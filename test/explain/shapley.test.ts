@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { coalitionRows, exactShapley, MAX_FREE_INPUTS } from '../../src/explain/shapley.ts';
-import { loadModelPackage, predictBatch, type ModelPackage } from '../../src/models/model-package.ts';
-import { copyPcePackage, pceCases, pceRow, tempDir } from '../models/pce-package-fixture.ts';
+import { predictBatch } from '../../src/models/model-package.ts';
+import { pceCases, pceRow, usePcePackage } from '../models/pce-package-fixture.ts';
 
 type Reference = (number | 'patient')[];
 
@@ -115,26 +115,20 @@ describe('exact Shapley values', () => {
 });
 
 describe('exact Shapley values of the Pooled Cohort Equations through onnxruntime', () => {
-  const tmp = tempDir();
-  let pkg: ModelPackage;
+  const pkg = usePcePackage();
   let reference: Reference;
-  before(async () => {
-    pkg = await loadModelPackage(copyPcePackage(tmp.root));
-    reference = pkg.featureIds.map((id) => pkg.manifest.explanation.reference[id]!);
+  before(() => {
+    reference = pkg().featureIds.map((id) => pkg().manifest.explanation.reference[id]!);
   });
-  after(async () => {
-    await pkg?.session.release();
-    tmp.remove();
-  });
-  const evaluate = (rows: number[][]) => predictBatch(pkg, rows);
+  const evaluate = (rows: number[][]) => predictBatch(pkg(), rows);
 
   test('agree with the mean over all 720 orderings of the six free inputs', async () => {
     for (const c of pceCases().filter((_, i) => i % 40 === 2)) {
       const x = pceRow(c);
       const got = await exactShapley(x, reference, evaluate);
       const brute = bruteForcePlan(x, reference);
-      const expected = brute.values(await predictBatch(pkg, brute.rows));
-      got.values.forEach((v, j) => assert.ok(Math.abs(v - expected[j]!) < 1e-12, `${c.id} ${pkg.featureIds[j]}: ${v} vs ${expected[j]}`));
+      const expected = brute.values(await predictBatch(pkg(), brute.rows));
+      got.values.forEach((v, j) => assert.ok(Math.abs(v - expected[j]!) < 1e-12, `${c.id} ${pkg().featureIds[j]}: ${v} vs ${expected[j]}`));
     }
   });
 

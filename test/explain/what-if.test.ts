@@ -1,26 +1,18 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { evaluateWhatIfs, whatIfScenarios } from '../../src/explain/what-if.ts';
 import type { ModelManifest } from '../../src/models/manifest.ts';
-import { loadModelPackage, predictBatch, type ModelPackage } from '../../src/models/model-package.ts';
-import { copyPcePackage, tempDir } from '../models/pce-package-fixture.ts';
+import { predictBatch } from '../../src/models/model-package.ts';
+import { usePcePackage } from '../models/pce-package-fixture.ts';
 
 // age, female, african_american, TC, HDL, SBP, bp_treated, smoker, diabetes
 const hypertensiveSmoker = [58, 0, 0, 230, 42, 148, 1, 1, 0];
 
 describe('what-if scenarios of the PCE package', () => {
-  const tmp = tempDir();
-  let pkg: ModelPackage;
-  before(async () => {
-    pkg = await loadModelPackage(copyPcePackage(tmp.root));
-  });
-  after(async () => {
-    await pkg?.session.release();
-    tmp.remove();
-  });
+  const pkg = usePcePackage();
 
   test('a smoker with high blood pressure and cholesterol is offered each change and all of them together', async () => {
-    const results = await evaluateWhatIfs(pkg.manifest, hypertensiveSmoker, (rows) => predictBatch(pkg, rows));
+    const results = await evaluateWhatIfs(pkg().manifest, hypertensiveSmoker, (rows) => predictBatch(pkg(), rows));
     assert.deepEqual(
       results.map((r) => r.changes),
       [
@@ -35,23 +27,23 @@ describe('what-if scenarios of the PCE package', () => {
       ],
     );
     assert.equal(results[3]!.label, 'All of these');
-    const direct = await predictBatch(pkg, [
+    const direct = await predictBatch(pkg(), [
       [58, 0, 0, 230, 42, 120, 1, 1, 0],
       [58, 0, 0, 230, 42, 148, 1, 0, 0],
       [58, 0, 0, 170, 42, 148, 1, 1, 0],
       [58, 0, 0, 170, 42, 120, 1, 0, 0],
     ]);
     results.forEach((r, i) => assert.ok(Math.abs(r.risk - direct[i]!) < 1e-15, `${r.label}: ${r.risk} vs ${direct[i]}`));
-    const [current] = await predictBatch(pkg, [hypertensiveSmoker]);
+    const [current] = await predictBatch(pkg(), [hypertensiveSmoker]);
     results.forEach((r) => assert.ok(r.risk < current!, `${r.label} lowers the risk`));
   });
 
   test('a patient already at every target is offered nothing', () => {
-    assert.deepEqual(whatIfScenarios(pkg.manifest, [58, 0, 0, 165, 42, 118, 0, 0, 0]), []);
+    assert.deepEqual(whatIfScenarios(pkg().manifest, [58, 0, 0, 165, 42, 118, 0, 0, 0]), []);
   });
 
   test('a patient for whom only one change applies gets no combined scenario', () => {
-    const offered = whatIfScenarios(pkg.manifest, [58, 1, 1, 165, 60, 118, 0, 1, 1]);
+    const offered = whatIfScenarios(pkg().manifest, [58, 1, 1, 165, 60, 118, 0, 1, 1]);
     assert.deepEqual(offered.map((s) => s.label), ['Not smoking']);
   });
 });

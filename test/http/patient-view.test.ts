@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import { startFhirServer } from '../../src/sandbox/fhir-server.ts';
+import { startFixtureFhirServer } from '../support/fhir-server.ts';
 import { buildTestApp, type TestApp } from '../support/test-app.ts';
 import { ageAt, fixturePatientIds, lastRecordDate, loadBundle, patientOf, resourcesOf } from '../support/fixtures.ts';
 import { hookRequest, prefetchFor } from '../support/ehr.ts';
@@ -23,7 +23,7 @@ let t: TestApp;
 const ids = fixturePatientIds();
 
 before(async () => {
-  fhir = await startFhirServer({ bundles: ids.map(loadBundle) });
+  fhir = await startFixtureFhirServer();
   t = await buildTestApp();
 });
 after(async () => {

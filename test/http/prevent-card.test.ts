@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import { startFhirServer } from '../../src/sandbox/fhir-server.ts';
+import { startFixtureFhirServer } from '../support/fhir-server.ts';
 import { buildTestApp, type TestApp } from '../support/test-app.ts';
 import { fixturePatientIds, lastRecordDate, loadBundle } from '../support/fixtures.ts';
 import { hookRequest, prefetchFor } from '../support/ehr.ts';
@@ -19,7 +19,7 @@ let t: TestApp;
 const ids = fixturePatientIds();
 
 before(async () => {
-  fhir = await startFhirServer({ bundles: ids.map(loadBundle) });
+  fhir = await startFixtureFhirServer();
   t = await buildTestApp();
 });
 after(async () => {

@@ -6,6 +6,8 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
+import { loadModelPackage, type ModelPackage } from '../../src/models/model-package.ts';
 
 export const PCE_DIR = fileURLToPath(new URL('../../models/pce-ascvd/', import.meta.url));
 const FIXTURES = new URL('../fixtures/', import.meta.url);
@@ -56,4 +58,24 @@ export function copyPcePackage(root: string, name = 'pce-ascvd'): string {
   copyFileSync(join(PCE_DIR, 'model.onnx'), join(dir, 'model.onnx'));
   copyFileSync(fileURLToPath(new URL('models/pce-ascvd-features.json', FIXTURES)), join(dir, 'features.json'));
   return dir;
+}
+
+/**
+ * In the calling describe: a loaded copy of the pce-ascvd package, loaded before its tests and
+ * released (with its folder) after them. Returns the getter tests call.
+ */
+export function usePcePackage(): () => ModelPackage {
+  const tmp = tempDir();
+  let pkg: ModelPackage | undefined;
+  before(async () => {
+    pkg = await loadModelPackage(copyPcePackage(tmp.root));
+  });
+  after(async () => {
+    await pkg?.session.release();
+    tmp.remove();
+  });
+  return () => {
+    if (!pkg) throw new Error('usePcePackage: the package is loaded in a before hook; call the getter inside tests');
+    return pkg;
+  };
 }

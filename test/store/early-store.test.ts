@@ -1,5 +1,5 @@
 /**
- * The store opened before the service loads (src/early-store.ts): log lines written before the
+ * The store opened before the service loads (src/store/early-store.ts): log lines written before the
  * logger exists are delivered once it is bound; no early store without an embedded engine or a
  * valid configuration.
  */
@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openStoreEarly } from '../../src/early-store.ts';
+import { openStoreEarly } from '../../src/store/early-store.ts';
 
 test('held store log lines reach the logger bound later; the store works', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'rc-early-'));

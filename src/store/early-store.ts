@@ -6,9 +6,9 @@
  * logger exists. With DATABASE_URL, or a configuration that does not load, nothing starts here:
  * startService opens the store (or reports the configuration problems) as usual.
  */
-import { loadConfig } from './config.ts';
-import { openStoreInThread } from './store/store-thread.ts';
-import type { Store, StoreLog } from './store/store.ts';
+import { loadConfig } from '../config.ts';
+import { openStoreInThread } from './store-thread.ts';
+import type { Store, StoreLog } from './store.ts';
 
 export interface EarlyStore {
   dataDir: string;
